@@ -1,0 +1,42 @@
+# crmflow developer entry points. `make test` and `make run` set everything up on a fresh machine.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: help install test lint run bench schema golden clean
+
+help:  ## list the targets
+	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)  ## create .venv and install crmflow with its dev tools
+
+test: $(STAMP)  ## run lint and the whole test suite
+	$(BIN)/ruff check .
+	$(BIN)/python -m pytest -n 2 -q
+
+lint: $(STAMP)  ## ruff
+	$(BIN)/ruff check .
+
+run: $(STAMP)  ## validate and compile every template (the local stack comes with issue 4)
+	$(BIN)/crmflow validate flows/templates/*.flow.json
+	$(BIN)/crmflow compile-all flows/templates -o build/asl
+
+bench: $(STAMP)  ## validate+compile timings for 10/100/500-node flows
+	$(BIN)/python bench/compile_bench.py
+
+schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema and node reference
+	$(BIN)/crmflow schema -o flows/schema/flow.schema.json
+	$(BIN)/python -m infra.docgen
+
+golden: $(STAMP)  ## regenerate golden ASL for the templates (review the diff!)
+	$(BIN)/python -m infra.golden
+
+clean:  ## remove the virtualenv and build output
+	rm -rf $(VENV) build .pytest_cache

@@ -1,0 +1,137 @@
+"""Compile a valid flow to Amazon States Language (JSONPath), deterministically.
+
+Node ids become state names. Synthetic states carry a `crmflow.` prefix, which node ids
+cannot contain, so they never clash. Lambda ARNs are `${FnName}` placeholders filled from
+DefinitionSubstitutions (CloudFormation on AWS, a resolver on the local stack).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from flows import graph
+from flows.errors import FlowInvalid
+from flows.issues import Report
+from flows.model import DEFAULT_OUTPUT, Flow, Node
+from flows.nodes import REGISTRY
+from flows.nodes.base import Cost, finish_state, function_key, task_state
+from flows.paths import PathStats, path_stats
+from flows.validate import validate
+
+END_STATE = "crmflow.end"
+FAILED_STATE = "crmflow.failed"
+FAIL_STATE = "crmflow.fail"
+FINISH_COST = Cost(lambda_calls=1, ddb_writes=2)
+WORKFLOW_TYPE = "STANDARD"  # waits up to a year, exactly-once transitions: see docs/compiler.md
+
+
+@dataclass
+class EmitContext:
+    """What a kind's emitter may ask of the compiler: where an output leads, how to fail."""
+
+    edges: dict[tuple[str, str], str]
+    used: set[str] = field(default_factory=set)
+
+    def target(self, node: Node, output: str) -> str:
+        nxt = self.edges.get((node.id, output))
+        if nxt is not None:
+            return nxt
+        sink = FAILED_STATE if output == "error" else END_STATE
+        self.used.add(sink)
+        return sink
+
+    def catch(self, node: Node) -> list[dict[str, Any]]:
+        return [
+            {
+                "ErrorEquals": ["States.ALL"],
+                "ResultPath": "$.error",
+                "Next": self.target(node, "error"),
+            }
+        ]
+
+
+@dataclass
+class Compiled:
+    """A compiled flow: the ASL, the step Lambdas it calls, and what one contact costs."""
+
+    flow: Flow
+    definition: dict[str, Any]
+    handlers: tuple[str, ...]
+    stats: PathStats
+    workflow_type: str = WORKFLOW_TYPE
+
+    @property
+    def asl(self) -> str:
+        return json.dumps(self.definition, indent=2, ensure_ascii=False) + "\n"
+
+    @property
+    def substitution_keys(self) -> tuple[str, ...]:
+        return tuple(function_key(h) for h in self.handlers)
+
+    @property
+    def state_count(self) -> int:
+        return len(self.definition["States"])
+
+
+def compile_flow(source: Any) -> Compiled:
+    """Validate and compile; raises FlowInvalid with every error when the flow is invalid."""
+    return compile_report(validate(source))
+
+
+def compile_report(report: Report) -> Compiled:
+    if not report.ok or report.flow is None:
+        raise FlowInvalid(report)
+    flow = report.flow
+    ctx = EmitContext({(e.source, e.output): e.to for e in flow.edges})
+    by_id = {n.id: n for n in flow.nodes}
+    states: dict[str, dict[str, Any]] = {}
+    costs: dict[str, Cost] = {}
+    handlers: set[str] = set()
+    start = ctx.target(flow.trigger, DEFAULT_OUTPUT)
+    for node_id in _emit_order(flow):
+        node = by_id[node_id]
+        kind, params = REGISTRY[node.kind], report.params[node_id]
+        states.update(kind.emit(node, params, ctx))
+        handlers.update(kind.handlers(params))
+        costs[node_id] = kind.cost
+    states.update(_sinks(ctx.used, handlers))
+    for name, state in states.items():
+        if state["Type"] == "Task" and name not in costs:  # finish states of goals and sinks
+            costs[name] = FINISH_COST
+    definition = {
+        "Comment": f"crmflow flow '{flow.id}': {flow.name}. Generated; edit the flow, not this.",
+        "StartAt": start,
+        "States": states,
+    }
+    return Compiled(flow, definition, tuple(sorted(handlers)), path_stats(definition, costs))
+
+
+def _emit_order(flow: Flow) -> list[str]:
+    """Breadth-first from the trigger, outputs in edge order: stable and readable."""
+    ids = [n.id for n in flow.all_nodes()]
+    adj = graph.adjacency(ids, ((e.source, e.to) for e in flow.edges))
+    return graph.reachable(adj, flow.trigger.id)[1:]
+
+
+def _sinks(used: set[str], handlers: set[str]) -> dict[str, dict[str, Any]]:
+    """The shared terminal states, emitted only when something leads to them."""
+    states: dict[str, dict[str, Any]] = {}
+    if END_STATE in used:
+        states[END_STATE] = finish_state(END_STATE, "completed")
+    if FAILED_STATE in used:
+        states[FAILED_STATE] = task_state(
+            FAILED_STATE,
+            "finish",
+            {"kind": "finish", "reason": "failed", "error.$": "$.error"},
+            Next=FAIL_STATE,
+        )
+        states[FAIL_STATE] = {
+            "Type": "Fail",
+            "Error": "Crm.FlowFailed",
+            "Cause": "A step failed after its retries; the enrollment's history has the details.",
+        }
+    if states:
+        handlers.add("finish")
+    return states

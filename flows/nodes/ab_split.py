@@ -1,0 +1,81 @@
+"""Control: split contacts between variants by weight, the same way every time per contact.
+
+The enrollment carries `bucket` (0-99, from the contact and flow ids: flows.contract), so
+the split is a plain Choice with no Lambda call. Each split rotates its ranges by an
+offset from its node id so two splits in one flow do not pick alike.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from flows.model import Node
+from flows.nodes.base import NodeKind, Output, States
+from flows.params import Name, Params
+
+BUCKETS = 100
+BUCKET_PATH = "$.enrollment.bucket"
+
+
+class Variant(Params):
+    name: Name = Field(description="The output's name, e.g. a or short_subject.")
+    weight: int = Field(ge=1, le=99, description="Share of contacts, in percent.")
+
+
+class AbSplitParams(Params):
+    variants: list[Variant] = Field(min_length=2, max_length=10)
+
+    @model_validator(mode="after")
+    def _weights(self) -> AbSplitParams:
+        names = [v.name for v in self.variants]
+        dup = next((n for n in names if names.count(n) > 1), None)
+        if dup:
+            raise ValueError(f"variant name '{dup}' is used twice")
+        total = sum(v.weight for v in self.variants)
+        if total != BUCKETS:
+            raise ValueError(f"variant weights add up to {total}; they must add up to 100")
+        return self
+
+
+def _offset(node_id: str) -> int:
+    return int(hashlib.sha256(node_id.encode()).hexdigest()[:8], 16) % BUCKETS
+
+
+def _range_rule(start: int, end: int) -> dict[str, Any]:
+    """Buckets in [start, end) on a circle of 100."""
+    low = {"Variable": BUCKET_PATH, "NumericGreaterThanEquals": start}
+    high = {"Variable": BUCKET_PATH, "NumericLessThan": end}
+    if start < end:
+        return {"And": [low, high]}
+    return {"Or": [low, high]}  # wraps past 99
+
+
+class AbSplit(NodeKind):
+    name = "ab_split"
+    display_name = "A/B split"
+    category = "control"
+    description = (
+        "Splits contacts between variants by weight; a contact always gets the same variant."
+    )
+    icon = "🧪"
+    Params = AbSplitParams
+
+    def outputs(self, params: AbSplitParams | None) -> list[Output]:
+        variants = params.variants if params else []
+        return [Output(v.name, f"{v.name} ({v.weight}%)") for v in variants]
+
+    def emit(self, node: Node, params: AbSplitParams, ctx: Any) -> States:
+        start = _offset(node.id)
+        choices = []
+        for variant in params.variants[:-1]:
+            end = (start + variant.weight) % BUCKETS
+            choices.append({**_range_rule(start, end), "Next": ctx.target(node, variant.name)})
+            start = end
+        last = params.variants[-1].name
+        return {node.id: {"Type": "Choice", "Choices": choices, "Default": ctx.target(node, last)}}
+
+
+KIND = AbSplit()

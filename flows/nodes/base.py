@@ -1,0 +1,208 @@
+"""Node kinds: the base classes that own what every kind shares.
+
+A kind declares its params model and editor metadata once; the base emitters own
+Next/End, Retry and Catch, so a kind adds only its own part of the state machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
+
+from flows.model import DEFAULT_OUTPUT, Node
+from flows.params import Params
+
+if TYPE_CHECKING:
+    from flows.compiler import EmitContext
+    from flows.model import Flow
+
+Category = Literal["trigger", "action", "control"]
+States = dict[str, dict[str, Any]]
+
+LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
+
+# Transient failures worth retrying: Lambda's own hiccups and our handlers' Crm.Transient.
+RETRY = [
+    {
+        "ErrorEquals": [
+            "Lambda.ServiceException",
+            "Lambda.AWSLambdaException",
+            "Lambda.SdkClientException",
+            "Lambda.TooManyRequestsException",
+            "Crm.Transient",
+        ],
+        "IntervalSeconds": 2,
+        "MaxAttempts": 6,
+        "BackoffRate": 2.0,
+        "MaxDelaySeconds": 60,
+        "JitterStrategy": "FULL",
+    }
+]
+
+
+@dataclass(frozen=True)
+class Output:
+    """A way out of a node; edges name it."""
+
+    name: str
+    label: str
+    required: bool = True
+
+
+@dataclass(frozen=True)
+class Cost:
+    """What one pass through a node uses, for `crmflow cost`."""
+
+    lambda_calls: int = 0
+    ddb_reads: int = 0
+    ddb_writes: int = 0
+    emails: int = 0
+    sms: int = 0
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A kind-specific problem: where under the node, what, and how bad."""
+
+    path: str  # relative to the node, e.g. "params.weights"
+    message: str
+    severity: Literal["error", "warning"] = "error"
+
+
+NEXT = Output(DEFAULT_OUTPUT, "Next", required=False)
+ERROR = Output("error", "On error", required=False)
+
+
+def function_key(handler: str) -> str:
+    """DefinitionSubstitutions key of a step Lambda: send_email -> FnSendEmail."""
+    return "Fn" + "".join(part.capitalize() for part in handler.split("_"))
+
+
+def placeholder(handler: str) -> str:
+    return "${" + function_key(handler) + "}"
+
+
+class NodeKind:
+    """Base of every node kind."""
+
+    name: ClassVar[str]
+    display_name: ClassVar[str]
+    category: ClassVar[Category]
+    description: ClassVar[str]
+    icon: ClassVar[str] = "•"
+    Params: ClassVar[type[Params]]
+    cost: ClassVar[Cost] = Cost()
+
+    def outputs(self, params: Any) -> list[Output]:
+        return [NEXT]
+
+    def check(self, node: Node, params: Any, flow: Flow) -> Iterator[Finding]:
+        """Checks that need more than the params model (other nodes, the whole flow)."""
+        return iter(())
+
+    def wait_seconds(self, params: Any) -> int:
+        """Longest time a contact can spend in this node (for the one-year limit)."""
+        return 0
+
+    def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
+        raise NotImplementedError
+
+    def handlers(self, params: Any) -> tuple[str, ...]:
+        """The step Lambdas this node's states call."""
+        return ()
+
+
+class TriggerKind(NodeKind):
+    """Triggers start enrollments; they emit no states (StartAt is their successor)."""
+
+    category: ClassVar[Category] = "trigger"
+
+    def outputs(self, params: Any) -> list[Output]:
+        return [Output(DEFAULT_OUTPUT, "Next", required=True)]
+
+    def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
+        return {}
+
+
+def task_state(node_id: str, handler: str, payload: dict[str, Any], **extra: Any) -> dict[str, Any]:
+    """A Lambda Task with the standard payload envelope and a small result at $.last."""
+    body = {
+        "node": node_id,
+        **payload,
+        "enrollment.$": "$.enrollment",
+        "trigger.$": "$.trigger",
+        "execution.$": "$$.Execution.Id",
+        "state.$": "$$.State.Name",
+        "attempt.$": "$$.State.RetryCount",
+    }
+    state = {
+        "Type": "Task",
+        "Resource": LAMBDA_INVOKE,
+        "Parameters": {"FunctionName": placeholder(handler), "Payload": body},
+        "ResultSelector": {"result.$": "$.Payload"},
+        "ResultPath": "$.last",
+        "Retry": RETRY,
+    }
+    state.update(extra)
+    return state
+
+
+class TaskKind(NodeKind):
+    """An action: one Lambda call; errors go to the node's error output or the recorded failure."""
+
+    category: ClassVar[Category] = "action"
+    handler: ClassVar[str]
+    cost: ClassVar[Cost] = Cost(lambda_calls=1, ddb_reads=1, ddb_writes=2)
+
+    def outputs(self, params: Any) -> list[Output]:
+        return [NEXT, ERROR]
+
+    def handlers(self, params: Any) -> tuple[str, ...]:
+        return (self.handler,)
+
+    def payload(self, params: Any) -> dict[str, Any]:
+        return {"kind": self.name, "params": params.model_dump(mode="json", exclude_none=True)}
+
+    def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
+        state = task_state(node.id, self.handler, self.payload(params))
+        state["Catch"] = ctx.catch(node)
+        state["Next"] = ctx.target(node, DEFAULT_OUTPUT)
+        return {node.id: state}
+
+
+class DecisionKind(NodeKind):
+    """A decision on fresh contact data: the evaluate Lambda answers with an output name,
+    a Choice state routes on it."""
+
+    category: ClassVar[Category] = "control"
+    cost: ClassVar[Cost] = Cost(lambda_calls=1, ddb_reads=2)
+
+    def handlers(self, params: Any) -> tuple[str, ...]:
+        return ("evaluate",)
+
+    def routes(
+        self, node: Node, params: Any, ctx: EmitContext
+    ) -> tuple[list[tuple[str, str]], str]:
+        """(output value, target state) choices and the default target."""
+        raise NotImplementedError
+
+    def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
+        payload = {"kind": self.name, "params": params.model_dump(mode="json", exclude_none=True)}
+        route = f"{node.id}.route"
+        task = task_state(node.id, "evaluate", payload, Catch=ctx.catch(node), Next=route)
+        choices, default = self.routes(node, params, ctx)
+        choice = {
+            "Type": "Choice",
+            "Choices": [
+                {"Variable": "$.last.result.output", "StringEquals": value, "Next": target}
+                for value, target in choices
+            ],
+            "Default": default,
+        }
+        return {node.id: task, route: choice}
+
+
+def finish_state(node_id: str, reason: str) -> dict[str, Any]:
+    """A terminal Task that records why the contact left (completed, ended, goal, failed)."""
+    return task_state(node_id, "finish", {"kind": "finish", "reason": reason}, End=True)

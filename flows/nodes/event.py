@@ -1,0 +1,38 @@
+"""Trigger: a contact does something (opens an email, submits a form, buys)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from flows.nodes.base import TriggerKind
+from flows.nodes.events import CUSTOM_EVENT_PATTERN, EventName, custom_name_problem
+from flows.params import Params
+
+
+class EventParams(Params):
+    event: EventName = Field(description="Which event starts the flow.")
+    custom_name: str | None = Field(
+        None, pattern=CUSTOM_EVENT_PATTERN, description="For custom events: the event's name."
+    )
+    match: dict[str, str] = Field(
+        default_factory=dict,
+        description="Only events whose data has these values, e.g. form_id = demo-request.",
+    )
+
+    @model_validator(mode="after")
+    def _custom(self) -> EventParams:
+        problem = custom_name_problem(self.event, self.custom_name)
+        if problem:
+            raise ValueError(problem)
+        return self
+
+
+class Event(TriggerKind):
+    name = "event"
+    display_name = "Event"
+    description = "Starts when a contact opens or clicks an email, submits a form or buys."
+    icon = "⚡"
+    Params = EventParams
+
+
+KIND = Event()

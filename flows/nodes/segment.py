@@ -1,0 +1,31 @@
+"""Trigger: enroll everyone in a saved filter now (a broadcast)."""
+
+from __future__ import annotations
+
+from pydantic import Field, model_validator
+
+from flows.conditions import Criteria
+from flows.nodes.base import TriggerKind
+from flows.params import Params
+
+
+class SegmentParams(Params):
+    segment_id: str | None = Field(None, min_length=1, description="A saved filter's id.")
+    criteria: Criteria | None = Field(None, description="Or the filter itself.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> SegmentParams:
+        if (self.segment_id is None) == (self.criteria is None):
+            raise ValueError("give exactly one of 'segment_id' (a saved filter) or 'criteria'")
+        return self
+
+
+class Segment(TriggerKind):
+    name = "segment"
+    display_name = "Segment (broadcast)"
+    description = "Enrolls every contact matching a saved filter when the flow is started."
+    icon = "📣"
+    Params = SegmentParams
+
+
+KIND = Segment()

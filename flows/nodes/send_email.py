@@ -1,0 +1,61 @@
+"""Action: send a personalised email through SES."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import Field
+
+from flows.model import Flow, Node
+from flows.nodes.base import Cost, Finding, TaskKind
+from flows.params import EmailAddress, LongTemplate, Params, Template
+
+
+class SendEmailParams(Params):
+    subject: Template = Field(
+        min_length=1,
+        max_length=300,
+        description="Subject line; {{ contact.first_name }} personalises.",
+    )
+    body: LongTemplate = Field(
+        min_length=1, max_length=100_000, description="The message (HTML or text)."
+    )
+    body_format: Literal["html", "text"] = "html"
+    preheader: Template | None = Field(
+        None, max_length=300, description="Preview text shown after the subject."
+    )
+    from_email: EmailAddress = Field(description="Sender address, e.g. Acme <hello@acme.com>.")
+    reply_to: EmailAddress | None = None
+    fallbacks: dict[str, str] = Field(
+        default_factory=dict,
+        description="Value used when a field is empty, e.g. contact.first_name → there.",
+    )
+    purpose: Literal["marketing", "transactional"] = Field(
+        "marketing",
+        description="Marketing email needs consent and carries an unsubscribe link; "
+        "transactional (receipts, password resets) does not.",
+    )
+    track_opens: bool = True
+    track_clicks: bool = True
+
+
+class SendEmail(TaskKind):
+    name = "send_email"
+    display_name = "Send email"
+    description = "Sends a personalised email to the contact (skipped if unsubscribed)."
+    icon = "✉️"
+    Params = SendEmailParams
+    handler = "send_email"
+    cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=3, emails=1)
+
+    def check(self, node: Node, params: SendEmailParams, flow: Flow) -> Iterator[Finding]:
+        for key in params.fallbacks:
+            if not key.startswith(("contact.", "deal.", "company.", "owner.", "trigger.")):
+                yield Finding(
+                    f"params.fallbacks.{key}",
+                    f"fallback key '{key}' must name a template field such as contact.first_name",
+                )
+
+
+KIND = SendEmail()

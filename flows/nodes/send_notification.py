@@ -1,0 +1,43 @@
+"""Action: tell a person or team inside the company (email or webhook such as Slack)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from flows.nodes.base import Cost, TaskKind
+from flows.params import LongTemplate, Params, Template, Url
+
+
+class SendNotificationParams(Params):
+    to: Literal["owner", "user", "team"] = Field("owner", description="Who is told.")
+    user_id: str | None = Field(None, description="When to = user.")
+    team_id: str | None = Field(None, description="When to = team.")
+    channel: Literal["email", "webhook"] = "email"
+    webhook_url: Url | None = Field(None, description="When channel = webhook (e.g. a Slack hook).")
+    subject: Template = Field(min_length=1, max_length=300)
+    message: LongTemplate = Field(min_length=1, max_length=20_000)
+
+    @model_validator(mode="after")
+    def _recipient(self) -> SendNotificationParams:
+        if self.to == "user" and not self.user_id:
+            raise ValueError("to = user needs 'user_id'")
+        if self.to == "team" and not self.team_id:
+            raise ValueError("to = team needs 'team_id'")
+        if self.channel == "webhook" and not self.webhook_url:
+            raise ValueError("channel = webhook needs 'webhook_url'")
+        return self
+
+
+class SendNotification(TaskKind):
+    name = "send_notification"
+    display_name = "Notify team"
+    description = "Alerts the owner, a user or a team by email or webhook."
+    icon = "🔔"
+    Params = SendNotificationParams
+    handler = "send_notification"
+    cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=1, emails=1)
+
+
+KIND = SendNotification()

@@ -1,0 +1,55 @@
+"""Control: several paths chosen by a field's value (e.g. by country or plan)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from flows.model import Node
+from flows.nodes.base import DecisionKind, Output
+from flows.params import FieldRef, Name, Params
+
+DEFAULT = "default"
+
+
+class Case(Params):
+    name: Name = Field(description="The output's name, e.g. europe.")
+    values: list[str | int | float] = Field(min_length=1, description="Values that go this way.")
+
+
+class SwitchParams(Params):
+    field: FieldRef = Field(description="The field whose value picks the path.")
+    cases: list[Case] = Field(min_length=1, max_length=20)
+
+    @model_validator(mode="after")
+    def _unique(self) -> SwitchParams:
+        names = [c.name for c in self.cases]
+        for name in names:
+            if name == DEFAULT:
+                raise ValueError(
+                    "'default' is taken by the fallback output; name the case otherwise"
+                )
+            if names.count(name) > 1:
+                raise ValueError(f"case name '{name}' is used twice")
+        return self
+
+
+class Switch(DecisionKind):
+    name = "switch"
+    display_name = "Switch"
+    description = "Picks one of several paths by a field's value, with a default path."
+    icon = "🚦"
+    Params = SwitchParams
+
+    def outputs(self, params: SwitchParams | None) -> list[Output]:
+        cases = params.cases if params else []
+        return [*(Output(c.name, c.name) for c in cases), Output(DEFAULT, "Default")]
+
+    def routes(
+        self, node: Node, params: SwitchParams, ctx: Any
+    ) -> tuple[list[tuple[str, str]], str]:
+        return [(c.name, ctx.target(node, c.name)) for c in params.cases], ctx.target(node, DEFAULT)
+
+
+KIND = Switch()

@@ -1,0 +1,64 @@
+"""Action: change the contact (or its deal or company): set, clear, increment, tag, stage."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import Field, model_validator
+
+from flows.nodes.base import Cost, TaskKind
+from flows.params import FieldRef, Params
+
+TAG = Field(pattern=r"^\S.{0,62}$")
+
+
+class UpdateRecordParams(Params):
+    record: Literal["contact", "deal", "company"] = "contact"
+    set: dict[FieldRef, Any] = Field(
+        default_factory=dict, description="Fields to set (values may use {{ }})."
+    )
+    clear: list[FieldRef] = Field(default_factory=list, description="Fields to empty.")
+    increment: dict[FieldRef, float] = Field(
+        default_factory=dict, description="Numbers to add to (negative subtracts)."
+    )
+    add_tags: list[str] = Field(default_factory=list)
+    remove_tags: list[str] = Field(default_factory=list)
+    lifecycle_stage: str | None = Field(None, description="Contact only: the new lifecycle stage.")
+    lead_status: str | None = Field(None, description="Contact only: the new lead status.")
+    deal_stage: str | None = Field(None, description="Deal only: move the deal to this stage.")
+
+    @model_validator(mode="after")
+    def _something_to_do(self) -> UpdateRecordParams:
+        changes = (
+            self.set,
+            self.clear,
+            self.increment,
+            self.add_tags,
+            self.remove_tags,
+            self.lifecycle_stage,
+            self.lead_status,
+            self.deal_stage,
+        )
+        if not any(changes):
+            raise ValueError("nothing to update: set, clear, increment, tag or change a stage")
+        if self.record != "contact" and (self.lifecycle_stage or self.lead_status):
+            raise ValueError("lifecycle_stage and lead_status apply to contacts only")
+        if self.record != "deal" and self.deal_stage:
+            raise ValueError("deal_stage applies to deals only; set record = deal")
+        both = set(self.set) & (set(self.clear) | set(self.increment))
+        if both:
+            raise ValueError(f"field '{sorted(both)[0]}' is changed twice in one step")
+        return self
+
+
+class UpdateRecord(TaskKind):
+    name = "update_record"
+    display_name = "Update record"
+    description = "Sets fields, adds tags, changes score or stage on the contact, deal or company."
+    icon = "📝"
+    Params = UpdateRecordParams
+    handler = "update_record"
+    cost = Cost(lambda_calls=1, ddb_reads=1, ddb_writes=3)
+
+
+KIND = UpdateRecord()

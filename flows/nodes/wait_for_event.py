@@ -1,0 +1,90 @@
+"""Control: wait until the contact does something, or give up after a time limit."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import Field, model_validator
+
+from flows.model import Flow, Node
+from flows.nodes.base import Cost, Finding, NodeKind, Output, States, task_state
+from flows.nodes.checks import email_node_finding
+from flows.nodes.events import CUSTOM_EVENT_PATTERN, EventName, custom_name_problem
+from flows.params import ONE_YEAR_SECONDS, Duration, Params
+
+HAPPENED = "happened"
+TIMED_OUT = "timed_out"
+
+
+class WaitForEventParams(Params):
+    event: EventName = Field(description="The event to wait for.")
+    custom_name: str | None = Field(None, pattern=CUSTOM_EVENT_PATTERN)
+    email_node: str | None = Field(
+        None, description="For email events: only opens/clicks of the email sent by this node."
+    )
+    timeout: Duration = Field(description="Give up after this long (then follow 'timed out').")
+
+    @model_validator(mode="after")
+    def _shape(self) -> WaitForEventParams:
+        problem = custom_name_problem(self.event, self.custom_name)
+        if problem:
+            raise ValueError(problem)
+        if self.timeout.seconds < 60:
+            raise ValueError("the timeout must be at least 1 minute")
+        if self.timeout.seconds > ONE_YEAR_SECONDS:
+            raise ValueError(
+                f"timeout {self.timeout} is longer than Step Functions' limit of one year"
+            )
+        if self.email_node and self.event not in ("email_opened", "email_clicked"):
+            raise ValueError("'email_node' applies to email_opened and email_clicked only")
+        return self
+
+
+class WaitForEvent(NodeKind):
+    name = "wait_for_event"
+    display_name = "Wait for event"
+    category = "control"
+    description = (
+        "Waits until the contact opens, clicks, submits or buys — or the time limit passes."
+    )
+    icon = "👂"
+    Params = WaitForEventParams
+    cost = Cost(lambda_calls=1, ddb_reads=1, ddb_writes=2)
+
+    def outputs(self, params: Any) -> list[Output]:
+        return [Output(HAPPENED, "Happened"), Output(TIMED_OUT, "Timed out")]
+
+    def wait_seconds(self, params: WaitForEventParams) -> int:
+        return params.timeout.seconds
+
+    def handlers(self, params: Any) -> tuple[str, ...]:
+        return ("wait_for_event",)
+
+    def emit(self, node: Node, params: WaitForEventParams, ctx: Any) -> States:
+        # The handler stores the task token; POST /events resumes it with SendTaskSuccess.
+        payload = {
+            "kind": self.name,
+            "params": params.model_dump(mode="json", exclude_none=True),
+            "task_token.$": "$$.Task.Token",
+        }
+        state = task_state(node.id, "wait_for_event", payload)
+        state["Resource"] += ".waitForTaskToken"
+        state["TimeoutSeconds"] = params.timeout.seconds
+        state["Catch"] = [
+            {
+                "ErrorEquals": ["States.Timeout"],
+                "ResultPath": None,
+                "Next": ctx.target(node, TIMED_OUT),
+            },
+            *ctx.catch(node),
+        ]
+        state["Next"] = ctx.target(node, HAPPENED)
+        return {node.id: state}
+
+    def check(self, node: Node, params: WaitForEventParams, flow: Flow) -> Iterator[Finding]:
+        if params.email_node:
+            yield from email_node_finding(flow, params.email_node, "params.email_node")
+
+
+KIND = WaitForEvent()

@@ -1,0 +1,297 @@
+"""Validate a flow document: every error at once, each with a JSON path and the node at fault.
+
+Stages: parse → envelope (flows.model) → each node's params (its kind's model) → graph
+(ids, edges, outputs, reachability, cycles, one-year waits) → kind checks → warnings.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from flows import graph
+from flows.issues import Issue, Report, issues_from
+from flows.model import Flow, Node
+from flows.nodes import REGISTRY, kinds_in
+from flows.nodes.base import NodeKind
+from flows.params import ONE_YEAR_SECONDS
+from flows.warnings import warn
+
+MAX_BYTES = 1_000_000
+
+
+def validate(source: Any) -> Report:
+    """Validate a flow given as JSON text, bytes, or already-parsed JSON. Never raises."""
+    report = Report()
+    doc = _parse(source, report)
+    if doc is None:
+        return report
+    try:
+        flow = Flow.model_validate(doc)
+    except ValidationError as exc:
+        for issue in issues_from(exc, "$", None, list(Flow.model_fields)):
+            report.add(_with_node(issue, doc))
+        _check_raw_params(doc, report)
+        return report
+    report.flow = flow
+    _check_kinds_and_params(flow, report)
+    if report.ok:
+        _check_graph(flow, report)
+    if report.ok:
+        _check_kinds(flow, report)
+        warn(flow, report)
+    return report
+
+
+def _parse(source: Any, report: Report) -> dict[str, Any] | None:
+    if isinstance(source, str | bytes | bytearray):
+        if len(source) > MAX_BYTES:
+            report.add(Issue("$", f"the flow is {len(source):,} bytes; the limit is {MAX_BYTES:,}"))
+            return None
+        try:
+            source = json.loads(source)
+        except (ValueError, RecursionError) as exc:
+            detail = str(exc) if isinstance(exc, ValueError) else "nested too deeply"
+            report.add(Issue("$", f"not valid JSON: {detail}"))
+            return None
+    if not isinstance(source, dict):
+        report.add(Issue("$", f"a flow is a JSON object, got {type(source).__name__}"))
+        return None
+    return source
+
+
+def _indexed(flow: Flow) -> list[tuple[str, Node]]:
+    return [("$.trigger", flow.trigger)] + [(f"$.nodes[{i}]", n) for i, n in enumerate(flow.nodes)]
+
+
+def _unknown_kind(kind: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(kind, allowed, n=1)
+    hint = f"did you mean '{close[0]}'?" if close else f"use one of {', '.join(allowed)}"
+    return f"unknown node kind '{kind}'; {hint}"
+
+
+def _check_params(kind: NodeKind, raw: Any, path: str, node_id: str | None, report: Report) -> Any:
+    try:
+        return kind.Params.model_validate(raw)
+    except ValidationError as exc:
+        for issue in issues_from(exc, f"{path}.params", node_id, list(kind.Params.model_fields)):
+            report.add(issue)
+        return None
+
+
+def _check_kinds_and_params(flow: Flow, report: Report) -> None:
+    triggers = [k.name for k in kinds_in("trigger")]
+    steps = [k for k in REGISTRY if k not in triggers]
+    for path, node in _indexed(flow):
+        is_trigger_slot = path == "$.trigger"
+        kind = REGISTRY.get(node.kind)
+        if kind is None:
+            allowed = triggers if is_trigger_slot else steps
+            report.add(Issue(f"{path}.kind", _unknown_kind(node.kind, allowed), node.id))
+            continue
+        if is_trigger_slot and kind.category != "trigger":
+            report.add(
+                Issue(
+                    f"{path}.kind",
+                    f"'{node.kind}' is not a trigger; the trigger is one of {', '.join(triggers)}",
+                    node.id,
+                )
+            )
+            continue
+        if not is_trigger_slot and kind.category == "trigger":
+            report.add(
+                Issue(
+                    f"{path}.kind",
+                    f"a flow has exactly one trigger: '{node.id}' is a second one ({node.kind}); "
+                    "delete it or make it the flow's trigger",
+                    node.id,
+                )
+            )
+            continue
+        params = _check_params(kind, node.params, path, node.id, report)
+        if params is not None:
+            report.params[node.id] = params
+
+
+def _check_raw_params(doc: dict[str, Any], report: Report) -> None:
+    """When the envelope is broken, still report params errors of nodes that look whole."""
+    slots = [("$.trigger", doc.get("trigger"))]
+    nodes = doc.get("nodes")
+    if isinstance(nodes, list):
+        slots += [(f"$.nodes[{i}]", n) for i, n in enumerate(nodes)]
+    for path, raw in slots:
+        if isinstance(raw, dict) and isinstance(raw.get("params", {}), dict):
+            kind = REGISTRY.get(raw.get("kind"))  # type: ignore[arg-type]
+            node_id = raw.get("id") if isinstance(raw.get("id"), str) else None
+            if kind is not None:
+                _check_params(kind, raw.get("params", {}), path, node_id, report)
+
+
+def _with_node(issue: Issue, doc: dict[str, Any]) -> Issue:
+    """Attach the node id to envelope errors under $.nodes[i] or $.trigger."""
+    raw = None
+    if issue.path.startswith("$.trigger"):
+        raw = doc.get("trigger")
+    elif issue.path.startswith("$.nodes["):
+        index = issue.path[len("$.nodes[") :].split("]", 1)[0]
+        nodes = doc.get("nodes")
+        if index.isdigit() and isinstance(nodes, list) and int(index) < len(nodes):
+            raw = nodes[int(index)]
+    node_id = raw.get("id") if isinstance(raw, dict) and isinstance(raw.get("id"), str) else None
+    return Issue(issue.path, issue.message, node_id, issue.severity)
+
+
+def _check_graph(flow: Flow, report: Report) -> None:
+    paths = {node.id: path for path, node in reversed(_indexed(flow))}
+    _check_unique_ids(flow, report)
+    connected = _check_edges(flow, paths, report)
+    _check_outputs(flow, paths, connected, report)
+    if not report.ok:
+        return
+    adj = graph.adjacency(paths, ((e.source, e.to) for e in flow.edges))
+    cycle = graph.find_cycle(adj)
+    if cycle:
+        report.add(
+            Issue(
+                paths[cycle[-2]],
+                f"this flow loops: {' → '.join(cycle)}; flows cannot loop — use wait_for_event "
+                "with a timeout, or enroll_in_flow to start another flow",
+                cycle[-2],
+            )
+        )
+        return
+    reached = set(graph.reachable(adj, flow.trigger.id))
+    for node in flow.nodes:
+        if node.id not in reached:
+            report.add(
+                Issue(
+                    paths[node.id],
+                    f"'{node.id}' cannot be reached from the trigger; connect it or delete it",
+                    node.id,
+                )
+            )
+    _check_wait_budget(flow, adj, paths, report)
+
+
+def _check_unique_ids(flow: Flow, report: Report) -> None:
+    first: dict[str, str] = {}
+    for path, node in _indexed(flow):
+        if node.id in first:
+            report.add(
+                Issue(
+                    f"{path}.id",
+                    f"id '{node.id}' is already used by {first[node.id]}; ids must be unique",
+                    node.id,
+                )
+            )
+        else:
+            first[node.id] = path
+
+
+def _check_edges(flow: Flow, paths: dict[str, str], report: Report) -> dict[tuple[str, str], int]:
+    """Check every edge; return (node id, output) → index of the edge that connects it."""
+    by_id = {n.id: n for n in flow.all_nodes()}
+    connected: dict[tuple[str, str], int] = {}
+    for i, edge in enumerate(flow.edges):
+        path = f"$.edges[{i}]"
+        ok = True
+        for end, value in (("from", edge.source), ("to", edge.to)):
+            if value not in by_id:
+                report.add(
+                    Issue(
+                        f"{path}.{end}",
+                        f"edge {end} '{value}', which is not a node of this flow",
+                        edge.source if end == "to" and edge.source in by_id else None,
+                    )
+                )
+                ok = False
+        if not ok:
+            continue
+        if edge.to == flow.trigger.id:
+            report.add(Issue(f"{path}.to", "no edge may enter the trigger", edge.source))
+            continue
+        source = by_id[edge.source]
+        kind = REGISTRY[source.kind]
+        outputs = [o.name for o in kind.outputs(report.params.get(source.id))]
+        if edge.output not in outputs:
+            report.add(
+                Issue(f"{path}.output", _bad_output(source, edge.output, outputs), source.id)
+            )
+            continue
+        key = (edge.source, edge.output)
+        if key in connected:
+            report.add(
+                Issue(
+                    path,
+                    f"output '{edge.output}' of '{edge.source}' is already connected by "
+                    f"$.edges[{connected[key]}]; an output leads to one node",
+                    edge.source,
+                )
+            )
+            continue
+        connected[key] = i
+    return connected
+
+
+def _bad_output(node: Node, output: str, outputs: list[str]) -> str:
+    if not outputs:
+        return f"'{node.id}' is an {node.kind} node and has no outputs; remove this edge"
+    if output == "next" and len(outputs) > 1:
+        return (
+            f"{node.kind} node '{node.id}' has several outputs; say which one this edge "
+            f"leaves by: {', '.join(outputs)}"
+        )
+    return f"'{output}' is not an output of {node.kind} node '{node.id}'; use {', '.join(outputs)}"
+
+
+def _check_outputs(
+    flow: Flow, paths: dict[str, str], connected: dict[tuple[str, str], int], report: Report
+) -> None:
+    for node in flow.all_nodes():
+        kind = REGISTRY[node.kind]
+        for output in kind.outputs(report.params.get(node.id)):
+            if output.required and (node.id, output.name) not in connected:
+                if node is flow.trigger:
+                    message = "the trigger is not connected to a first step"
+                else:
+                    message = (
+                        f"output '{output.name}' of '{node.id}' is not connected; connect it "
+                        "to a step or to an end node"
+                    )
+                report.add(Issue(paths[node.id], message, node.id))
+
+
+def _check_wait_budget(
+    flow: Flow, adj: graph.Adjacency, paths: dict[str, str], report: Report
+) -> None:
+    """The longest total wait along any path must fit in one execution (one year)."""
+    kinds = {n.id: n.kind for n in flow.all_nodes()}
+    longest: dict[str, tuple[int, str | None]] = {}
+    for node_id in reversed(graph.topological(adj, flow.trigger.id)):
+        params = report.params.get(node_id)
+        own = REGISTRY[kinds[node_id]].wait_seconds(params) if params is not None else 0
+        best_total, best_culprit = max(
+            (longest[n] for n in adj[node_id]), default=(0, None), key=lambda t: t[0]
+        )
+        # Point at the first wait along the longest path.
+        longest[node_id] = (own + best_total, node_id if own else best_culprit)
+    total, culprit = longest[flow.trigger.id]
+    if total > ONE_YEAR_SECONDS:
+        report.add(
+            Issue(
+                paths[culprit or flow.trigger.id],
+                f"contacts can wait {total // 86400} days in this flow in all; Step Functions "
+                "runs an execution for at most 365 days — shorten the waits or split the flow",
+                culprit,
+            )
+        )
+
+
+def _check_kinds(flow: Flow, report: Report) -> None:
+    for path, node in _indexed(flow):
+        params = report.params[node.id]
+        for finding in REGISTRY[node.kind].check(node, params, flow):
+            report.add(Issue(f"{path}.{finding.path}", finding.message, node.id, finding.severity))

@@ -1,0 +1,430 @@
+"""Every patch crmflow makes to moto's internals, in one place, pinned to one moto version.
+
+moto executes real ASL (an interpreter ported from LocalStack) but two things stop it from
+running crmflow's flows locally: its Lambda needs Docker, and every Wait, task timeout,
+heartbeat and retry interval passes in real time. The patches below route Lambda tasks to
+Python handlers in this process and compress simulated time by a scale factor.
+
+Each patch names the moto file and function it replaces and keeps the original. They are
+written against moto `PINNED_MOTO`; `apply()` refuses any other version, and
+tests/infra/test_moto_patches.py fails when a target moves or changes its signature.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from importlib import import_module
+from typing import Any
+
+import moto
+from botocore.exceptions import ClientError
+
+from infra.errors import MotoPatchError
+
+PINNED_MOTO = "5.2.5"
+
+LOG = logging.getLogger(__name__)
+
+Handler = Callable[[Any, Any], Any]
+
+# Lambda's own maximum; handlers only see it through get_remaining_time_in_millis().
+FUNCTION_TIMEOUT_SECONDS = 900
+# moto's TimeoutSeconds default ("no timeout given"): left unscaled so a .waitForTaskToken
+# task without a timeout keeps waiting for its token instead of expiring after ~100 s x scale.
+_MOTO_DEFAULT_TIMEOUT_SECONDS = 99999999
+_ACCOUNT_ID = "123456789012"
+
+_ASL = "moto.stepfunctions.parser.asl"
+
+
+@dataclass(frozen=True)
+class PatchTarget:
+    """One moto attribute that `apply()` replaces, and the parameters its original must have."""
+
+    module: str
+    owner: str | None  # class inside `module`, or None for a module-level attribute
+    attribute: str
+    params: tuple[str, ...] | None  # None: not a function (e.g. a module reference)
+
+    @property
+    def label(self) -> str:
+        return ".".join(p for p in (self.module, self.owner, self.attribute) if p)
+
+    def resolve_owner(self) -> Any:
+        module = import_module(self.module)
+        return module if self.owner is None else getattr(module, self.owner)
+
+
+LAMBDA_INVOKE = PatchTarget(
+    f"{_ASL}.component.state.exec.state_task.lambda_eval_utils",
+    None,
+    "_invoke_lambda_function",
+    ("parameters", "region", "state_credentials"),
+)
+WAIT_INTERVAL = PatchTarget(
+    f"{_ASL}.component.state.wait.wait_function.wait_function",
+    "WaitFunction",
+    "_wait_interval",
+    ("self", "env", "wait_seconds"),
+)
+TASK_TOKEN_WAIT = PatchTarget(
+    f"{_ASL}.component.state.exec.state_task.service.state_task_service_callback",
+    "StateTaskServiceCallback",
+    "_eval_wait_for_task_token",
+    ("self", "env", "timeout_seconds", "callback_endpoint", "heartbeat_endpoint"),
+)
+HEARTBEAT_INIT = PatchTarget(
+    f"{_ASL}.eval.callback.callback",
+    "HeartbeatEndpoint",
+    "__init__",
+    ("self", "heartbeat_seconds"),
+)
+RETRY_TIME = PatchTarget(
+    f"{_ASL}.component.common.retry.retrier_decl",
+    None,
+    "time",
+    None,
+)
+PATCH_TARGETS: tuple[PatchTarget, ...] = (
+    LAMBDA_INVOKE,
+    WAIT_INTERVAL,
+    TASK_TOKEN_WAIT,
+    HEARTBEAT_INIT,
+    RETRY_TIME,
+)
+
+_lock = threading.Lock()
+_originals: dict[PatchTarget, Any] = {}
+_handlers: dict[str, Handler] = {}
+_time_scale = 1.0
+
+
+# --- public API -------------------------------------------------------------------------
+
+
+def apply(time_scale: float = 1.0) -> None:
+    """Install every patch (once per process); a later call only changes the time scale."""
+    global _time_scale
+    if not time_scale > 0:
+        raise ValueError(f"time_scale must be positive, got {time_scale!r}")
+    check_version()
+    _time_scale = float(time_scale)
+    with _lock:
+        if _originals:
+            return
+        replacements = _replacements()
+        for target in PATCH_TARGETS:
+            owner = _owner_defining(target)
+            _originals[target] = getattr(owner, target.attribute)
+            setattr(owner, target.attribute, replacements[target])
+
+
+def remove() -> None:
+    """Put moto's originals back (the handler registry is left alone)."""
+    with _lock:
+        for target, original in _originals.items():
+            setattr(target.resolve_owner(), target.attribute, original)
+        _originals.clear()
+
+
+def is_applied() -> bool:
+    """Whether `apply()` has installed the patches in this process."""
+    return bool(_originals)
+
+
+def time_scale() -> float:
+    """The factor applied to simulated waits (1.0 = real time)."""
+    return _time_scale
+
+
+def original(target: PatchTarget) -> Any:
+    """moto's own implementation of a patched target."""
+    return _originals[target]
+
+
+def check_version() -> None:
+    """Raise MotoPatchError unless the installed moto is the one these patches were written for."""
+    if moto.__version__ != PINNED_MOTO:
+        raise MotoPatchError(
+            f"infra/local/moto_patches.py is pinned to moto {PINNED_MOTO} but moto "
+            f"{moto.__version__} is installed: re-check every patch against the new moto "
+            "source (tests/infra/test_moto_patches.py), then update PINNED_MOTO."
+        )
+
+
+def register(function_name: str, handler: Handler) -> None:
+    """Route Lambda invocations of `function_name` (a name or an ARN) to `handler(event, context)`."""
+    _handlers[function_name_of(function_name)] = handler
+
+
+def unregister(function_name: str) -> None:
+    """Forget the handler of `function_name`; unknown names are ignored."""
+    _handlers.pop(function_name_of(function_name), None)
+
+
+def clear() -> None:
+    """Forget every registered handler."""
+    _handlers.clear()
+
+
+def function_name_of(function_name: str) -> str:
+    """NAME from `NAME`, `NAME:QUALIFIER`, `ACCOUNT:function:NAME[:Q]` or a full function ARN."""
+    parts = function_name.split(":")
+    if "function" in parts[:-1]:
+        return parts[parts.index("function") + 1]
+    return parts[0]
+
+
+def mock_is_active() -> bool:
+    """Whether a `moto.mock_aws` context is active in this process (moto-internal flag)."""
+    from moto.core.models import MockAWS
+
+    return bool(MockAWS._mocks_active)
+
+
+def executions_enabled() -> bool:
+    """Whether moto's active config runs state machines (`execute_state_machine`)."""
+    from moto.core.config import default_user_config
+
+    return bool(default_user_config.get("stepfunctions", {}).get("execute_state_machine"))
+
+
+# --- installing --------------------------------------------------------------------------
+
+
+def _replacements() -> dict[PatchTarget, Any]:
+    return {
+        LAMBDA_INVOKE: _bridged_invoke_lambda_function,
+        WAIT_INTERVAL: _scaled_wait_interval,
+        TASK_TOKEN_WAIT: _scaled_eval_wait_for_task_token,
+        HEARTBEAT_INIT: _scaled_heartbeat_init,
+        RETRY_TIME: _ScaledSleepTime(),
+    }
+
+
+def _owner_defining(target: PatchTarget) -> Any:
+    # setattr on a class that merely inherits the attribute would shadow, not replace, it.
+    try:
+        owner = target.resolve_owner()
+    except (ImportError, AttributeError) as exc:
+        raise MotoPatchError(f"moto has no {target.label}: {exc}") from exc
+    if target.attribute not in vars(owner):
+        raise MotoPatchError(f"moto no longer defines {target.label}")
+    return owner
+
+
+def _scaled(seconds: float) -> float:
+    return seconds * _time_scale
+
+
+# --- Lambda bridge -----------------------------------------------------------------------
+
+
+@dataclass
+class LambdaContext:
+    """The attributes of the Python runtime's context object that handlers use."""
+
+    function_name: str
+    invoked_function_arn: str
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    memory_limit_in_mb: str = "128"
+    log_group_name: str = ""
+    log_stream_name: str = ""
+    client_context: Any = None
+    identity: Any = None
+    _deadline: float = field(default_factory=lambda: time.time() + FUNCTION_TIMEOUT_SECONDS)
+
+    def __post_init__(self) -> None:
+        self.log_group_name = self.log_group_name or f"/aws/lambda/{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.time()) * 1000))
+
+
+def _bridged_invoke_lambda_function(
+    parameters: dict, region: str, state_credentials: Any
+) -> dict:
+    # Replaces _invoke_lambda_function in moto/stepfunctions/parser/asl/component/state/exec/
+    # state_task/lambda_eval_utils.py, which execute_lambda_function_integration calls for
+    # `arn:aws:states:::lambda:invoke[.waitForTaskToken]` and for bare function-ARN Tasks.
+    # The original builds a new boto3 Lambda client per Task (about half the CPU of a run)
+    # and moto's Lambda then needs Docker; here the registered handler runs in-process and
+    # the response has the shape the original returns (Payload already decoded).
+    requested = parameters["FunctionName"]
+    handler = _handlers.get(function_name_of(requested))
+    if handler is None:
+        raise _resource_not_found(requested, region)
+    context = LambdaContext(
+        function_name=function_name_of(requested),
+        invoked_function_arn=_function_arn(requested, region),
+    )
+    payload, function_error = _run_handler(handler, _decode_event(parameters), context)
+    response: dict[str, Any] = {
+        "StatusCode": 200,
+        "ExecutedVersion": "$LATEST",
+        "Payload": _decode_payload(payload),
+    }
+    if function_error:
+        response["FunctionError"] = function_error
+    return response
+
+
+def _run_handler(handler: Handler, event: Any, context: LambdaContext) -> tuple[bytes, str | None]:
+    """Run like the Python runtime (awslambdaric): errors become an Unhandled error payload."""
+    try:
+        result = handler(event, context)
+    except Exception as exc:
+        LOG.info("handler %s raised %s", context.function_name, type(exc).__name__, exc_info=True)
+        return _error_payload(exc, context.aws_request_id), "Unhandled"
+    try:
+        return _marshal(result), None
+    except (TypeError, ValueError) as exc:
+        message = f"Unable to marshal response: {exc}"
+        body = _make_error(message, "Runtime.MarshalError", [], context.aws_request_id)
+        return json.dumps(body).encode(), "Unhandled"
+
+
+def _decode_event(parameters: dict) -> Any:
+    # moto's to_payload_type always sends JSON bytes; Lambda hands an empty body over as {}.
+    raw = parameters.get("Payload")
+    if not raw:
+        return {}
+    return json.loads(raw.decode("utf-8") if isinstance(raw, bytes) else raw)
+
+
+def _marshal(result: Any) -> bytes:
+    # The runtime returns bytes untouched and encodes Decimal (DynamoDB numbers) as numbers.
+    if isinstance(result, bytes):
+        return result
+    return json.dumps(result, default=_json_default).encode("utf-8")
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _decode_payload(payload: bytes) -> Any:
+    # Same rule as moto's lambda_eval_utils._from_payload: JSON if it parses, else the text.
+    text = payload.decode("utf-8")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError:
+        return text
+
+
+def _error_payload(exc: Exception, request_id: str) -> bytes:
+    frames = list(traceback.extract_tb(exc.__traceback__))
+    while frames and frames[0].filename == __file__:  # the runtime hides its own frames too
+        frames.pop(0)
+    body = _make_error(str(exc), type(exc).__name__, traceback.format_list(frames), request_id)
+    return json.dumps(body).encode("utf-8")
+
+
+def _make_error(message: str, error_type: str, stack: list[str], request_id: str) -> dict:
+    # Field order and names of awslambdaric.bootstrap.make_error; Step Functions uses
+    # errorType as the ASL error name, so `Crm.ContactNotFound` can be caught by name.
+    return {
+        "errorMessage": message,
+        "errorType": error_type,
+        "requestId": request_id,
+        "stackTrace": stack,
+    }
+
+
+def _function_arn(requested: str, region: str) -> str:
+    if requested.startswith("arn:"):
+        return requested
+    return f"arn:aws:lambda:{region}:{_ACCOUNT_ID}:function:{function_name_of(requested)}"
+
+
+def _resource_not_found(requested: str, region: str) -> ClientError:
+    # What boto3 raises for an unknown function; moto's StateTaskServiceLambda turns it
+    # into the ASL error `Lambda.ResourceNotFoundException`, as AWS does.
+    return ClientError(
+        {
+            "Error": {
+                "Code": "ResourceNotFoundException",
+                "Message": f"Function not found: {_function_arn(requested, region)}",
+                "Type": "User",
+            },
+            "ResponseMetadata": {"HTTPStatusCode": 404, "RequestId": str(uuid.uuid4())},
+        },
+        "Invoke",
+    )
+
+
+# --- time scaling ------------------------------------------------------------------------
+
+
+def _scaled_wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
+    # Replaces WaitFunction._wait_interval in moto/stepfunctions/parser/asl/component/state/
+    # wait/wait_function/wait_function.py. Seconds, SecondsPath, Timestamp and TimestampPath
+    # only compute `_get_wait_seconds`; `WaitFunction._eval_body` then calls this, so one
+    # patch scales all four. The original waits in real time and, rounding the time waited
+    # down to whole seconds, would re-enter itself for sub-second waits. Like it, we wake
+    # early when the execution stops (program_state_event) and return when it is not running.
+    deadline = time.monotonic() + _scaled(wait_seconds)
+    while env.is_running():
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return
+        env.program_state_event.wait(remaining)
+
+
+def _scaled_eval_wait_for_task_token(
+    self: Any,
+    env: Any,
+    timeout_seconds: float | None,
+    callback_endpoint: Any,
+    heartbeat_endpoint: Any,
+) -> Any:
+    # Wraps StateTaskServiceCallback._eval_wait_for_task_token in moto/stepfunctions/parser/
+    # asl/component/state/exec/state_task/service/state_task_service_callback.py: the wait
+    # for SendTaskSuccess/Failure of a .waitForTaskToken (and .sync) task, which moto bounds
+    # by TimeoutSeconds in real time. Only this wait is scaled, not ExecuteState's outer
+    # timeout around the whole task: that one also bounds the handler's real CPU time, and
+    # scaled to microseconds it would time out every Task with a TimeoutSeconds.
+    if timeout_seconds is not None and timeout_seconds != _MOTO_DEFAULT_TIMEOUT_SECONDS:
+        timeout_seconds = _scaled(timeout_seconds)
+    return _originals[TASK_TOKEN_WAIT](
+        self,
+        env=env,
+        timeout_seconds=timeout_seconds,
+        callback_endpoint=callback_endpoint,
+        heartbeat_endpoint=heartbeat_endpoint,
+    )
+
+
+def _scaled_heartbeat_init(self: Any, heartbeat_seconds: float) -> None:
+    # Wraps HeartbeatEndpoint.__init__ in moto/stepfunctions/parser/asl/eval/callback/
+    # callback.py: clear_and_wait() waits `_heartbeat_seconds` in real time for
+    # SendTaskHeartbeat; scaling it at construction covers service and activity tasks.
+    _originals[HEARTBEAT_INIT](self, heartbeat_seconds=_scaled(heartbeat_seconds))
+
+
+class _ScaledSleepTime:
+    """Stands in for the `time` module inside moto's retrier_decl: only `sleep` is scaled."""
+
+    # Replaces the module reference `time` in moto/stepfunctions/parser/asl/component/common/
+    # retry/retrier_decl.py, whose RetrierDecl._eval_body ends in time.sleep(interval) after
+    # IntervalSeconds, BackoffRate, MaxDelaySeconds and JitterStrategy are applied. A retry
+    # "in 5 minutes" is simulated time like a Wait; copying _eval_body to scale one line
+    # would fork more of moto than swapping the module it sleeps through.
+
+    @staticmethod
+    def sleep(seconds: float) -> None:
+        time.sleep(_scaled(seconds))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(time, name)
