@@ -175,6 +175,11 @@ def clear() -> None:
     _handlers.clear()
 
 
+def registered() -> list[str]:
+    """Names of the functions that currently have a handler."""
+    return sorted(_handlers)
+
+
 def function_name_of(function_name: str) -> str:
     """NAME from `NAME`, `NAME:QUALIFIER`, `ACCOUNT:function:NAME[:Q]` or a full function ARN."""
     parts = function_name.split(":")
@@ -250,9 +255,7 @@ class LambdaContext:
         return max(0, int((self._deadline - time.time()) * 1000))
 
 
-def _bridged_invoke_lambda_function(
-    parameters: dict, region: str, state_credentials: Any
-) -> dict:
+def _bridged_invoke_lambda_function(parameters: dict, region: str, state_credentials: Any) -> dict:
     # Replaces _invoke_lambda_function in moto/stepfunctions/parser/asl/component/state/exec/
     # state_task/lambda_eval_utils.py, which execute_lambda_function_integration calls for
     # `arn:aws:states:::lambda:invoke[.waitForTaskToken]` and for bare function-ARN Tasks.

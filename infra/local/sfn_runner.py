@@ -161,8 +161,7 @@ class LocalSfn:
         entered = _states_entered(self._history(execution_arn))
         self.client.stop_execution(executionArn=execution_arn, error="crmflow.RunnerTimeout")
         raise ExecutionTimeoutError(
-            f"execution {execution_arn} still RUNNING after {timeout} s; "
-            f"states entered: {entered}"
+            f"execution {execution_arn} still RUNNING after {timeout} s; states entered: {entered}"
         )
 
     def _result(self, described: dict) -> ExecutionResult:
@@ -253,9 +252,8 @@ def _ensure_role(iam: Any) -> str:
     except ClientError as exc:
         if exc.response["Error"]["Code"] != "NoSuchEntity":
             raise
-    return iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=_TRUST_POLICY)[
-        "Role"
-    ]["Arn"]
+    created = iam.create_role(RoleName=ROLE_NAME, AssumeRolePolicyDocument=_TRUST_POLICY)
+    return created["Role"]["Arn"]
 
 
 def _unique(name: str) -> str:

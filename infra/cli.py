@@ -1,0 +1,196 @@
+"""The `crmflow` command line."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from flows.compiler import Compiled, compile_report
+from flows.cost import estimate_dict
+from flows.issues import Report
+from flows.reference import nodes_markdown
+from flows.schema import schema_text
+from flows.validate import validate
+
+
+def _load(path: str) -> Report:
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        report = Report()
+        from flows.issues import Issue
+
+        report.add(Issue("$", f"cannot read {path}: {exc.strerror or exc}"))
+        return report
+    return validate(data)
+
+
+def _print_report(path: str, report: Report) -> None:
+    if report.ok:
+        note = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
+        click.secho(f"✓ {path}: valid{note}", fg="green")
+    else:
+        click.secho(f"✗ {path}: {len(report.errors)} error(s)", fg="red", err=True)
+    for issue in report.errors:
+        click.echo(f"  error   {issue}", err=True)
+    for issue in report.warnings:
+        click.echo(f"  warning {issue}", err=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="crmflow")
+def main() -> None:
+    """crmflow: CRM workflows compiled to AWS Step Functions.
+
+    Validate and compile flow files, estimate what they cost, and print the flow format's
+    JSON Schema. Exit status: 0 on success, 1 when a flow is invalid.
+    """
+
+
+@main.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option("--json", "as_json", is_flag=True, help="Print the findings as JSON.")
+@click.option("--strict", is_flag=True, help="Treat warnings as errors.")
+def validate_cmd(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
+    """Check flow files; print every error and warning with its JSON path."""
+    failed = False
+    results = {}
+    for path in files:
+        report = _load(path)
+        failed |= not report.ok or (strict and bool(report.warnings))
+        if as_json:
+            results[path] = report.to_dict()
+        else:
+            _print_report(path, report)
+    if as_json:
+        click.echo(json.dumps(results, indent=2, ensure_ascii=False))
+    sys.exit(1 if failed else 0)
+
+
+def _compile(path: str) -> Compiled | None:
+    report = _load(path)
+    if not report.ok:
+        _print_report(path, report)
+        return None
+    return compile_report(report)
+
+
+@main.command("compile")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@click.option(
+    "-o",
+    "--out",
+    type=click.Path(),
+    help="Output file (one flow) or folder (several flows; one NAME.asl.json each). Default: stdout.",
+)
+def compile_cmd(files: tuple[str, ...], out: str | None) -> None:
+    """Compile flow files to Amazon States Language."""
+    if len(files) > 1 and not out:
+        raise click.UsageError("several flows need -o FOLDER")
+    failed = False
+    with click.progressbar(files, label="Compiling", file=sys.stderr, show_pos=True) as bar:
+        compiled = (
+            [(path, _compile(path)) for path in bar]
+            if len(files) > 3
+            else [(path, _compile(path)) for path in files]
+        )
+    for path, result in compiled:
+        if result is None:
+            failed = True
+            continue
+        stats = result.stats
+        summary = (
+            f"{path}: {result.state_count} states, {stats.min_transitions}–{stats.max_transitions} "
+            f"transitions per contact over {stats.path_count} path(s)"
+        )
+        if out is None:
+            click.echo(result.asl, nl=False)
+            click.echo(summary, err=True)
+            continue
+        target = Path(out)
+        if len(files) > 1 or target.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / f"{result.flow.id}.asl.json"
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_text(result.asl, encoding="utf-8")
+        click.echo(f"{summary} → {target}", err=True)
+    sys.exit(1 if failed else 0)
+
+
+@main.command("cost")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--contacts",
+    "-n",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="How many contacts go through the flow.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the estimate as JSON.")
+def cost_cmd(file: str, contacts: int, as_json: bool) -> None:
+    """Estimate the AWS cost of running a flow for N contacts."""
+    result = _compile(file)
+    if result is None:
+        sys.exit(1)
+    estimate = estimate_dict(result.stats, contacts)
+    if as_json:
+        click.echo(
+            json.dumps(
+                {"flow": result.flow.id, **result.stats.to_dict(), "cost": estimate},
+                indent=2,
+                ensure_ascii=False,
+            )
+        )
+        return
+    stats = result.stats
+    click.echo(f"{result.flow.name} ({result.flow.id}) — {contacts:,} contacts")
+    click.echo(
+        f"{result.state_count} states; {stats.min_transitions}–{stats.max_transitions} "
+        f"state transitions per contact over {stats.path_count} path(s)\n"
+    )
+    click.echo(f"{'service':<15} {'unit':<18} {'per contact':>12} {'USD min':>10} {'USD max':>10}")
+    for row in estimate["lines"]:
+        per = row["per_contact"]
+        span = f"{per['min']:g}" if per["min"] == per["max"] else f"{per['min']:g}–{per['max']:g}"
+        click.echo(
+            f"{row['service']:<15} {row['unit']:<18} {span:>12} "
+            f"{row['usd']['min']:>10.4f} {row['usd']['max']:>10.4f}"
+        )
+    total = estimate["total_usd"]
+    click.echo(f"{'total':<15} {'':<18} {'':>12} {total['min']:>10.4f} {total['max']:>10.4f}")
+    click.echo(
+        f"\nPrices: {estimate['region']}, as of {estimate['prices_as_of']}. "
+        f"{estimate['assumptions']}"
+    )
+
+
+@main.command("schema")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file.")
+def schema_cmd(out: str | None) -> None:
+    """Print the flow document's JSON Schema."""
+    _emit(schema_text(), out)
+
+
+@main.command("docs")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file.")
+def docs_cmd(out: str | None) -> None:
+    """Print the node kinds reference (Markdown), generated from the code."""
+    _emit(nodes_markdown(), out)
+
+
+def _emit(text: str, out: str | None) -> None:
+    if out:
+        Path(out).parent.mkdir(parents=True, exist_ok=True)
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}", err=True)
+    else:
+        click.echo(text, nl=False)
+
+
+if __name__ == "__main__":
+    main()
