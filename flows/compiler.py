@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
-from flows import graph
 from flows.errors import FlowInvalid
 from flows.issues import Report
 from flows.model import DEFAULT_OUTPUT, Flow, Node
@@ -59,12 +59,23 @@ class Compiled:
     flow: Flow
     definition: dict[str, Any]
     handlers: tuple[str, ...]
-    stats: PathStats
+    costs: dict[str, Cost]
     workflow_type: str = WORKFLOW_TYPE
+
+    @cached_property
+    def stats(self) -> PathStats:
+        # Computed on demand: the editor recompiles on every click but shows costs rarely.
+        return path_stats(self.definition, self.costs)
 
     @property
     def asl(self) -> str:
+        """Indented ASL for files and reviews (the pure-Python indenting encoder is slow)."""
         return json.dumps(self.definition, indent=2, ensure_ascii=False) + "\n"
+
+    @property
+    def asl_compact(self) -> str:
+        """ASL for API calls: the same document, encoded by the C encoder."""
+        return json.dumps(self.definition, ensure_ascii=False, separators=(",", ":"))
 
     @property
     def substitution_keys(self) -> tuple[str, ...]:
@@ -90,7 +101,7 @@ def compile_report(report: Report) -> Compiled:
     costs: dict[str, Cost] = {}
     handlers: set[str] = set()
     start = ctx.target(flow.trigger, DEFAULT_OUTPUT)
-    for node_id in _emit_order(flow):
+    for node_id in report.order[1:]:  # predecessors first: reads top to bottom
         node = by_id[node_id]
         kind, params = REGISTRY[node.kind], report.params[node_id]
         states.update(kind.emit(node, params, ctx))
@@ -105,14 +116,7 @@ def compile_report(report: Report) -> Compiled:
         "StartAt": start,
         "States": states,
     }
-    return Compiled(flow, definition, tuple(sorted(handlers)), path_stats(definition, costs))
-
-
-def _emit_order(flow: Flow) -> list[str]:
-    """Breadth-first from the trigger, outputs in edge order: stable and readable."""
-    ids = [n.id for n in flow.all_nodes()]
-    adj = graph.adjacency(ids, ((e.source, e.to) for e in flow.edges))
-    return graph.reachable(adj, flow.trigger.id)[1:]
+    return Compiled(flow, definition, tuple(sorted(handlers)), costs)
 
 
 def _sinks(used: set[str], handlers: set[str]) -> dict[str, dict[str, Any]]:

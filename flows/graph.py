@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections import deque
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 Adjacency = dict[str, list[str]]
 
@@ -16,61 +16,44 @@ def adjacency(ids: Iterable[str], edges: Iterable[tuple[str, str]]) -> Adjacency
     return graph
 
 
-def reachable(graph: Adjacency, start: str) -> list[str]:
-    """Ids reachable from start, in breadth-first order (start first)."""
-    seen = {start}
-    order = [start]
-    queue = deque([start])
-    while queue:
-        for nxt in graph[queue.popleft()]:
-            if nxt not in seen:
-                seen.add(nxt)
-                order.append(nxt)
-                queue.append(nxt)
-    return order
+@dataclass(frozen=True)
+class Walk:
+    """One depth-first walk from the start: what it reached, in order, and any loop."""
+
+    order: list[str]  # reachable ids, each before all its successors (when there is no cycle)
+    cycle: list[str] | None  # a loop as ids, the first repeated at the end
 
 
-def find_cycle(graph: Adjacency) -> list[str] | None:
-    """One cycle as a list of ids (first id repeated at the end), or None. Iterative DFS."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    for root in graph:
-        if root in state:
-            continue
-        stack = [(root, iter(graph[root]))]
-        path = [root]
-        state[root] = 1
-        while stack:
-            node, children = stack[-1]
-            nxt = next(children, None)
-            if nxt is None:
-                state[node] = 2
-                stack.pop()
-                path.pop()
-            elif state.get(nxt) == 1:
-                return [*path[path.index(nxt) :], nxt]
-            elif nxt not in state:
-                state[nxt] = 1
-                stack.append((nxt, iter(graph[nxt])))
-                path.append(nxt)
-    return None
+def walk(graph: Adjacency, start: str) -> Walk:
+    """Iterative DFS: reverse post-order (a topological order) and the first cycle met."""
+    on_stack = {start}
+    done: set[str] = set()
+    post: list[str] = []
+    path = [start]
+    stack = [iter(graph[start])]
+    cycle = None
+    while stack:
+        nxt = next(stack[-1], None)
+        if nxt is None:
+            node = path.pop()
+            on_stack.discard(node)
+            done.add(node)
+            post.append(node)
+            stack.pop()
+        elif nxt in on_stack:
+            if cycle is None:
+                cycle = [*path[path.index(nxt) :], nxt]
+        elif nxt not in done:
+            on_stack.add(nxt)
+            path.append(nxt)
+            stack.append(iter(graph[nxt]))
+    post.reverse()
+    return Walk(post, cycle)
 
 
-def topological(graph: Adjacency, start: str) -> list[str]:
-    """Reachable ids of an acyclic graph, every id after all its predecessors."""
-    nodes = reachable(graph, start)
-    inside = set(nodes)
-    indegree = dict.fromkeys(nodes, 0)
-    for node in nodes:
-        for nxt in graph[node]:
-            if nxt in inside:
-                indegree[nxt] += 1
-    ready = deque(n for n in nodes if indegree[n] == 0)
-    order = []
-    while ready:
-        node = ready.popleft()
-        order.append(node)
-        for nxt in graph[node]:
-            indegree[nxt] -= 1
-            if indegree[nxt] == 0:
-                ready.append(nxt)
-    return order
+def reverse(graph: Adjacency) -> Adjacency:
+    back: Adjacency = {n: [] for n in graph}
+    for source, targets in graph.items():
+        for target in targets:
+            back[target].append(source)
+    return back

@@ -39,6 +39,8 @@ class Report:
     warnings: list[Issue] = field(default_factory=list)
     flow: Flow | None = None
     params: dict[str, Any] = field(default_factory=dict)
+    adjacency: dict[str, list[str]] = field(default_factory=dict)  # node id → next node ids
+    order: list[str] = field(default_factory=list)  # reachable ids, predecessors first
 
     @property
     def ok(self) -> bool:

@@ -4,6 +4,7 @@ that names the fix, so every kind that uses it reports the same way."""
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Annotated, Literal
 
 from aws_cron_expression_validator.validator import AWSCronExpressionValidator
@@ -43,6 +44,7 @@ def _template(value: str) -> str:
     return value
 
 
+@lru_cache(maxsize=1024)
 def _email(value: str) -> str:
     # "Name <addr@x>" is accepted: the address part is what must be valid.
     match = re.fullmatch(r"\s*(?:[^<>]*<\s*([^<>]+?)\s*>|(\S+))\s*", value)

@@ -7,6 +7,7 @@ into the recorded failure are left out: they are the exception, not the plan.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from operator import add
 from typing import Any
 
 from flows.nodes.base import Cost
@@ -51,37 +52,42 @@ def successors(state: dict[str, Any]) -> list[str]:
 
 def path_stats(definition: dict[str, Any], costs: dict[str, Cost]) -> PathStats:
     states = definition["States"]
-    order = _post_order(states, definition["StartAt"])
-    lo: dict[str, tuple[int, ...]] = {}
-    hi: dict[str, tuple[int, ...]] = {}
+    succ = {name: successors(state) for name, state in states.items()}
+    start = definition["StartAt"]
+    lo: dict[str, list[int]] = {}
+    hi: dict[str, list[int]] = {}
     count: dict[str, int] = {}
-    for name in order:  # successors first
-        own = (1, *(getattr(costs.get(name, Cost()), m) for m in METRICS))
-        nxt = successors(states[name])
+    for name in _post_order(succ, start):  # successors first
+        cost = costs.get(name)
+        own = [1, *(getattr(cost, m) for m in METRICS)] if cost else [1] + [0] * len(METRICS)
+        nxt = succ[name]
         if not nxt:
-            lo[name] = hi[name] = own
-            count[name] = 1
+            lo[name], hi[name], count[name] = own, own, 1
             continue
         # Each metric's min and max taken on its own: a bound, exact for transitions.
-        lo[name] = tuple(o + min(lo[n][i] for n in nxt) for i, o in enumerate(own))
-        hi[name] = tuple(o + max(hi[n][i] for n in nxt) for i, o in enumerate(own))
+        if len(nxt) == 1:
+            best_lo, best_hi = lo[nxt[0]], hi[nxt[0]]
+        else:
+            best_lo = list(map(min, *(lo[n] for n in nxt)))
+            best_hi = list(map(max, *(hi[n] for n in nxt)))
+        lo[name] = list(map(add, own, best_lo))
+        hi[name] = list(map(add, own, best_hi))
         count[name] = sum(count[n] for n in nxt)
-    start = definition["StartAt"]
     return PathStats(
         states=len(states),
         min_transitions=lo[start][0],
         max_transitions=hi[start][0],
         path_count=count[start],
-        paths=tuple(_some_paths(states, start)),
+        paths=tuple(_some_paths(succ, start)),
         min_use=dict(zip(METRICS, lo[start][1:], strict=True)),
         max_use=dict(zip(METRICS, hi[start][1:], strict=True)),
     )
 
 
-def _post_order(states: dict[str, Any], start: str) -> list[str]:
+def _post_order(succ: dict[str, list[str]], start: str) -> list[str]:
     order: list[str] = []
     seen = {start}
-    stack = [(start, iter(successors(states[start])))]
+    stack = [(start, iter(succ[start]))]
     while stack:
         name, children = stack[-1]
         child = next(children, None)
@@ -90,16 +96,16 @@ def _post_order(states: dict[str, Any], start: str) -> list[str]:
             stack.pop()
         elif child not in seen:
             seen.add(child)
-            stack.append((child, iter(successors(states[child]))))
+            stack.append((child, iter(succ[child])))
     return order
 
 
-def _some_paths(states: dict[str, Any], start: str) -> list[tuple[str, ...]]:
+def _some_paths(succ: dict[str, list[str]], start: str) -> list[tuple[str, ...]]:
     found: list[tuple[str, ...]] = []
     stack = [(start,)]
     while stack and len(found) < MAX_LISTED_PATHS:
         path = stack.pop()
-        nxt = successors(states[path[-1]])
+        nxt = succ[path[-1]]
         if not nxt:
             found.append(path)
         stack.extend((*path, n) for n in reversed(nxt))

@@ -16,7 +16,7 @@ from flows import graph
 from flows.issues import Issue, Report, issues_from
 from flows.model import Flow, Node
 from flows.nodes import REGISTRY, kinds_in
-from flows.nodes.base import NodeKind
+from flows.nodes.base import NodeKind, Output
 from flows.params import ONE_YEAR_SECONDS
 from flows.warnings import warn
 
@@ -26,31 +26,45 @@ MAX_BYTES = 1_000_000
 def validate(source: Any) -> Report:
     """Validate a flow given as JSON text, bytes, or already-parsed JSON. Never raises."""
     report = Report()
-    doc = _parse(source, report)
-    if doc is None:
-        return report
-    try:
-        flow = Flow.model_validate(doc)
-    except ValidationError as exc:
-        for issue in issues_from(exc, "$", None, list(Flow.model_fields)):
-            report.add(_with_node(issue, doc))
-        _check_raw_params(doc, report)
+    flow = _envelope(source, report)
+    if flow is None:
         return report
     report.flow = flow
-    _check_kinds_and_params(flow, report)
+    slots = _indexed(flow)
+    _check_kinds_and_params(slots, report)
+    _check_graph(flow, slots, report)
     if report.ok:
-        _check_graph(flow, report)
-    if report.ok:
-        _check_kinds(flow, report)
+        _check_kinds(slots, flow, report)
         warn(flow, report)
     return report
 
 
-def _parse(source: Any, report: Report) -> dict[str, Any] | None:
+def _envelope(source: Any, report: Report) -> Flow | None:
+    """The document as a Flow, or None with the errors reported."""
     if isinstance(source, str | bytes | bytearray):
         if len(source) > MAX_BYTES:
             report.add(Issue("$", f"the flow is {len(source):,} bytes; the limit is {MAX_BYTES:,}"))
             return None
+        try:  # the fast path: pydantic parses and validates in one pass
+            return Flow.model_validate_json(source)
+        except ValidationError:
+            pass  # report from the parsed document below, with the node ids at hand
+        except (ValueError, RecursionError):
+            pass
+    doc = _parse(source, report)
+    if doc is None:
+        return None
+    try:
+        return Flow.model_validate(doc)
+    except ValidationError as exc:
+        for issue in issues_from(exc, "$", None, list(Flow.model_fields)):
+            report.add(_with_node(issue, doc))
+        _check_raw_params(doc, report)
+        return None
+
+
+def _parse(source: Any, report: Report) -> dict[str, Any] | None:
+    if isinstance(source, str | bytes | bytearray):
         try:
             source = json.loads(source)
         except (ValueError, RecursionError) as exc:
@@ -63,7 +77,11 @@ def _parse(source: Any, report: Report) -> dict[str, Any] | None:
     return source
 
 
-def _indexed(flow: Flow) -> list[tuple[str, Node]]:
+Slots = list[tuple[str, Node]]
+
+
+def _indexed(flow: Flow) -> Slots:
+    """(JSON path, node) for the trigger and every node, in document order."""
     return [("$.trigger", flow.trigger)] + [(f"$.nodes[{i}]", n) for i, n in enumerate(flow.nodes)]
 
 
@@ -82,10 +100,10 @@ def _check_params(kind: NodeKind, raw: Any, path: str, node_id: str | None, repo
         return None
 
 
-def _check_kinds_and_params(flow: Flow, report: Report) -> None:
+def _check_kinds_and_params(slots: Slots, report: Report) -> None:
     triggers = [k.name for k in kinds_in("trigger")]
     steps = [k for k in REGISTRY if k not in triggers]
-    for path, node in _indexed(flow):
+    for path, node in slots:
         is_trigger_slot = path == "$.trigger"
         kind = REGISTRY.get(node.kind)
         if kind is None:
@@ -144,26 +162,40 @@ def _with_node(issue: Issue, doc: dict[str, Any]) -> Issue:
     return Issue(issue.path, issue.message, node_id, issue.severity)
 
 
-def _check_graph(flow: Flow, report: Report) -> None:
-    paths = {node.id: path for path, node in reversed(_indexed(flow))}
-    _check_unique_ids(flow, report)
-    connected = _check_edges(flow, paths, report)
-    _check_outputs(flow, paths, connected, report)
-    if not report.ok:
-        return
+# Kinds whose outputs come from their params (cases, variants).
+_PARAM_OUTPUTS = frozenset({"switch", "ab_split"})
+
+
+def _outputs(node: Node, report: Report) -> list[Output] | None:
+    """A node's outputs; None when unknown (bad kind, or failed params that decide them)."""
+    kind = REGISTRY.get(node.kind)
+    params = report.params.get(node.id)
+    if kind is None or (params is None and node.kind in _PARAM_OUTPUTS):
+        return None
+    return kind.outputs(params)
+
+
+def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
+    paths = {node.id: path for path, node in reversed(slots)}
+    outputs = {node.id: _outputs(node, report) for _, node in slots}
+    _check_unique_ids(slots, report)
+    connected = _check_edges(flow, outputs, report)
+    _check_outputs(flow, slots, outputs, connected, report)
     adj = graph.adjacency(paths, ((e.source, e.to) for e in flow.edges))
-    cycle = graph.find_cycle(adj)
-    if cycle:
+    walk = graph.walk(adj, flow.trigger.id)
+    report.adjacency, report.order = adj, walk.order
+    if walk.cycle:
+        culprit = walk.cycle[-2]
         report.add(
             Issue(
-                paths[cycle[-2]],
-                f"this flow loops: {' → '.join(cycle)}; flows cannot loop — use wait_for_event "
+                paths[culprit],
+                f"this flow loops: {' → '.join(walk.cycle)}; flows cannot loop — use wait_for_event "
                 "with a timeout, or enroll_in_flow to start another flow",
-                cycle[-2],
+                culprit,
             )
         )
         return
-    reached = set(graph.reachable(adj, flow.trigger.id))
+    reached = set(walk.order)
     for node in flow.nodes:
         if node.id not in reached:
             report.add(
@@ -173,12 +205,12 @@ def _check_graph(flow: Flow, report: Report) -> None:
                     node.id,
                 )
             )
-    _check_wait_budget(flow, adj, paths, report)
+    _check_wait_budget(flow, adj, walk.order, paths, report)
 
 
-def _check_unique_ids(flow: Flow, report: Report) -> None:
+def _check_unique_ids(slots: Slots, report: Report) -> None:
     first: dict[str, str] = {}
-    for path, node in _indexed(flow):
+    for path, node in slots:
         if node.id in first:
             report.add(
                 Issue(
@@ -191,34 +223,43 @@ def _check_unique_ids(flow: Flow, report: Report) -> None:
             first[node.id] = path
 
 
-def _check_edges(flow: Flow, paths: dict[str, str], report: Report) -> dict[tuple[str, str], int]:
+def _check_edges(
+    flow: Flow, outputs: dict[str, list[Output] | None], report: Report
+) -> dict[tuple[str, str], int]:
     """Check every edge; return (node id, output) → index of the edge that connects it."""
-    by_id = {n.id: n for n in flow.all_nodes()}
+    trigger = flow.trigger.id
     connected: dict[tuple[str, str], int] = {}
     for i, edge in enumerate(flow.edges):
+        source_ok, target_ok = edge.source in outputs, edge.to in outputs
         path = f"$.edges[{i}]"
-        ok = True
-        for end, value in (("from", edge.source), ("to", edge.to)):
-            if value not in by_id:
+        if not (source_ok and target_ok):
+            if not source_ok:
                 report.add(
                     Issue(
-                        f"{path}.{end}",
-                        f"edge {end} '{value}', which is not a node of this flow",
-                        edge.source if end == "to" and edge.source in by_id else None,
+                        f"{path}.from",
+                        f"edge from '{edge.source}', which is not a node of this flow",
                     )
                 )
-                ok = False
-        if not ok:
+            if not target_ok:
+                report.add(
+                    Issue(
+                        f"{path}.to",
+                        f"edge to '{edge.to}', which is not a node of this flow",
+                        edge.source if source_ok else None,
+                    )
+                )
             continue
-        if edge.to == flow.trigger.id:
+        if edge.to == trigger:
             report.add(Issue(f"{path}.to", "no edge may enter the trigger", edge.source))
             continue
-        source = by_id[edge.source]
-        kind = REGISTRY[source.kind]
-        outputs = [o.name for o in kind.outputs(report.params.get(source.id))]
-        if edge.output not in outputs:
+        names = outputs[edge.source]
+        if names is not None and not any(o.name == edge.output for o in names):
             report.add(
-                Issue(f"{path}.output", _bad_output(source, edge.output, outputs), source.id)
+                Issue(
+                    f"{path}.output",
+                    _bad_output(flow, edge.source, edge.output, names),
+                    edge.source,
+                )
             )
             continue
         key = (edge.source, edge.output)
@@ -236,23 +277,28 @@ def _check_edges(flow: Flow, paths: dict[str, str], report: Report) -> dict[tupl
     return connected
 
 
-def _bad_output(node: Node, output: str, outputs: list[str]) -> str:
-    if not outputs:
+def _bad_output(flow: Flow, node_id: str, output: str, outputs: list[Output]) -> str:
+    node = next(n for n in flow.all_nodes() if n.id == node_id)
+    names = [o.name for o in outputs]
+    if not names:
         return f"'{node.id}' is an {node.kind} node and has no outputs; remove this edge"
-    if output == "next" and len(outputs) > 1:
+    if output == "next" and len(names) > 1:
         return (
             f"{node.kind} node '{node.id}' has several outputs; say which one this edge "
-            f"leaves by: {', '.join(outputs)}"
+            f"leaves by: {', '.join(names)}"
         )
-    return f"'{output}' is not an output of {node.kind} node '{node.id}'; use {', '.join(outputs)}"
+    return f"'{output}' is not an output of {node.kind} node '{node.id}'; use {', '.join(names)}"
 
 
 def _check_outputs(
-    flow: Flow, paths: dict[str, str], connected: dict[tuple[str, str], int], report: Report
+    flow: Flow,
+    slots: Slots,
+    outputs: dict[str, list[Output] | None],
+    connected: dict[tuple[str, str], int],
+    report: Report,
 ) -> None:
-    for node in flow.all_nodes():
-        kind = REGISTRY[node.kind]
-        for output in kind.outputs(report.params.get(node.id)):
+    for path, node in slots:
+        for output in outputs[node.id] or ():
             if output.required and (node.id, output.name) not in connected:
                 if node is flow.trigger:
                     message = "the trigger is not connected to a first step"
@@ -261,18 +307,18 @@ def _check_outputs(
                         f"output '{output.name}' of '{node.id}' is not connected; connect it "
                         "to a step or to an end node"
                     )
-                report.add(Issue(paths[node.id], message, node.id))
+                report.add(Issue(path, message, node.id))
 
 
 def _check_wait_budget(
-    flow: Flow, adj: graph.Adjacency, paths: dict[str, str], report: Report
+    flow: Flow, adj: graph.Adjacency, order: list[str], paths: dict[str, str], report: Report
 ) -> None:
     """The longest total wait along any path must fit in one execution (one year)."""
-    kinds = {n.id: n.kind for n in flow.all_nodes()}
+    kinds = {n.id: REGISTRY.get(n.kind) for n in flow.all_nodes()}
     longest: dict[str, tuple[int, str | None]] = {}
-    for node_id in reversed(graph.topological(adj, flow.trigger.id)):
-        params = report.params.get(node_id)
-        own = REGISTRY[kinds[node_id]].wait_seconds(params) if params is not None else 0
+    for node_id in reversed(order):  # successors first
+        params, kind = report.params.get(node_id), kinds[node_id]
+        own = kind.wait_seconds(params) if params is not None and kind is not None else 0
         best_total, best_culprit = max(
             (longest[n] for n in adj[node_id]), default=(0, None), key=lambda t: t[0]
         )
@@ -290,8 +336,8 @@ def _check_wait_budget(
         )
 
 
-def _check_kinds(flow: Flow, report: Report) -> None:
-    for path, node in _indexed(flow):
+def _check_kinds(slots: Slots, flow: Flow, report: Report) -> None:
+    for path, node in slots:
         params = report.params[node.id]
         for finding in REGISTRY[node.kind].check(node, params, flow):
             report.add(Issue(f"{path}.{finding.path}", finding.message, node.id, finding.severity))

@@ -6,7 +6,6 @@ import difflib
 from collections.abc import Iterator
 from typing import Any
 
-from flows import graph
 from flows.fields import KNOWN_SCOPES
 from flows.issues import Issue, Report
 from flows.model import Flow
@@ -71,7 +70,7 @@ def _template_issues(text: str, path: str, node_id: str, kind: str) -> Iterator[
 
 def _consent(flow: Flow, report: Report) -> None:
     """Marketing email should follow a consent check (unsubscribed contacts are skipped anyway)."""
-    adj = graph.adjacency([n.id for n in flow.all_nodes()], ((e.source, e.to) for e in flow.edges))
+    adj = report.adjacency
     checks = {
         n.id
         for n in flow.all_nodes()
@@ -80,7 +79,7 @@ def _consent(flow: Flow, report: Report) -> None:
     }
     # covered: some step before it (or the node itself) checks consent. One pass in order.
     covered = set(checks)
-    for node_id in graph.topological(adj, flow.trigger.id):
+    for node_id in report.order:
         if node_id in covered:
             covered.update(adj[node_id])
     for index, node in enumerate(flow.nodes):

@@ -10,7 +10,7 @@ import click
 
 from flows.compiler import Compiled, compile_report
 from flows.cost import estimate_dict
-from flows.issues import Report
+from flows.issues import Issue, Report
 from flows.reference import nodes_markdown
 from flows.schema import schema_text
 from flows.validate import validate
@@ -21,8 +21,6 @@ def _load(path: str) -> Report:
         data = Path(path).read_bytes()
     except OSError as exc:
         report = Report()
-        from flows.issues import Issue
-
         report.add(Issue("$", f"cannot read {path}: {exc.strerror or exc}"))
         return report
     return validate(data)
@@ -91,12 +89,11 @@ def compile_cmd(files: tuple[str, ...], out: str | None) -> None:
     if len(files) > 1 and not out:
         raise click.UsageError("several flows need -o FOLDER")
     failed = False
-    with click.progressbar(files, label="Compiling", file=sys.stderr, show_pos=True) as bar:
-        compiled = (
-            [(path, _compile(path)) for path in bar]
-            if len(files) > 3
-            else [(path, _compile(path)) for path in files]
-        )
+    if len(files) > 3:  # a bar only where there is something to wait for
+        with click.progressbar(files, label="Compiling", file=sys.stderr, show_pos=True) as bar:
+            compiled = [(path, _compile(path)) for path in bar]
+    else:
+        compiled = [(path, _compile(path)) for path in files]
     for path, result in compiled:
         if result is None:
             failed = True

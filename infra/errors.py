@@ -7,3 +7,15 @@ class InfraError(Exception):
 
 class MotoPatchError(InfraError):
     """The installed moto is not the version our patches were written and tested against."""
+
+
+class MockNotConfiguredError(InfraError):
+    """The active moto mock does not execute state machines (missing config)."""
+
+
+class UnresolvedPlaceholderError(InfraError):
+    """An ASL definition still holds `${Name}` placeholders that nothing substitutes."""
+
+
+class ExecutionTimeoutError(InfraError):
+    """A local execution was still RUNNING when the runner's timeout ran out."""

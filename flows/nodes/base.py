@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from flows.model import DEFAULT_OUTPUT, Node
@@ -74,6 +75,7 @@ NEXT = Output(DEFAULT_OUTPUT, "Next", required=False)
 ERROR = Output("error", "On error", required=False)
 
 
+@cache
 def function_key(handler: str) -> str:
     """DefinitionSubstitutions key of a step Lambda: send_email -> FnSendEmail."""
     return "Fn" + "".join(part.capitalize() for part in handler.split("_"))
@@ -161,11 +163,10 @@ class TaskKind(NodeKind):
     def handlers(self, params: Any) -> tuple[str, ...]:
         return (self.handler,)
 
-    def payload(self, params: Any) -> dict[str, Any]:
-        return {"kind": self.name, "params": params.model_dump(mode="json", exclude_none=True)}
-
     def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
-        state = task_state(node.id, self.handler, self.payload(params))
+        # The params as written: handlers re-validate them with the same model, so the
+        # defaults live in one place and compiled definitions stay small.
+        state = task_state(node.id, self.handler, {"kind": self.name, "params": node.params})
         state["Catch"] = ctx.catch(node)
         state["Next"] = ctx.target(node, DEFAULT_OUTPUT)
         return {node.id: state}
@@ -188,7 +189,7 @@ class DecisionKind(NodeKind):
         raise NotImplementedError
 
     def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
-        payload = {"kind": self.name, "params": params.model_dump(mode="json", exclude_none=True)}
+        payload = {"kind": self.name, "params": node.params}
         route = f"{node.id}.route"
         task = task_state(node.id, "evaluate", payload, Catch=ctx.catch(node), Next=route)
         choices, default = self.routes(node, params, ctx)

@@ -65,7 +65,7 @@ class WaitForEvent(NodeKind):
         # The handler stores the task token; POST /events resumes it with SendTaskSuccess.
         payload = {
             "kind": self.name,
-            "params": params.model_dump(mode="json", exclude_none=True),
+            "params": node.params,
             "task_token.$": "$$.Task.Token",
         }
         state = task_state(node.id, "wait_for_event", payload)

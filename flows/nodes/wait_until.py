@@ -89,7 +89,7 @@ class WaitUntil(NodeKind):
             }
         # The contact's date and time zone live in DynamoDB: a Lambda turns them into a timestamp.
         wait = f"{node.id}.wait"
-        payload = {"kind": self.name, "params": params.model_dump(mode="json", exclude_none=True)}
+        payload = {"kind": self.name, "params": node.params}
         return {
             node.id: task_state(node.id, "resolve_wait", payload, Catch=ctx.catch(node), Next=wait),
             wait: {"Type": "Wait", "TimestampPath": "$.last.result.until", "Next": after},

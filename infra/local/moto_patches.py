@@ -120,9 +120,10 @@ def apply(time_scale: float = 1.0) -> None:
     with _lock:
         if _originals:
             return
+        # Resolve every target before touching any, so a moved target patches nothing.
+        owners = {target: _owner_defining(target) for target in PATCH_TARGETS}
         replacements = _replacements()
-        for target in PATCH_TARGETS:
-            owner = _owner_defining(target)
+        for target, owner in owners.items():
             _originals[target] = getattr(owner, target.attribute)
             setattr(owner, target.attribute, replacements[target])
 
@@ -130,8 +131,8 @@ def apply(time_scale: float = 1.0) -> None:
 def remove() -> None:
     """Put moto's originals back (the handler registry is left alone)."""
     with _lock:
-        for target, original in _originals.items():
-            setattr(target.resolve_owner(), target.attribute, original)
+        for target, saved in _originals.items():
+            setattr(target.resolve_owner(), target.attribute, saved)
         _originals.clear()
 
 
