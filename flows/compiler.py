@@ -81,6 +81,9 @@ class Compiled:
     def substitution_keys(self) -> tuple[str, ...]:
         return tuple(function_key(h) for h in self.handlers)
 
+    def flow_kind(self, node_id: str) -> str | None:
+        return next((n.kind for n in self.flow.all_nodes() if n.id == node_id), None)
+
     @property
     def state_count(self) -> int:
         return len(self.definition["States"])

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TypeVar
 
 import click
 
@@ -14,6 +17,15 @@ from flows.issues import Issue, Report
 from flows.reference import nodes_markdown
 from flows.schema import schema_text
 from flows.validate import validate
+
+T = TypeVar("T")
+
+
+def _progress(items: Sequence[T], label: str) -> AbstractContextManager[Iterable[T]]:
+    """A progress bar on stderr where there is something to wait for."""
+    if len(items) < 2:
+        return nullcontext(items)
+    return click.progressbar(items, label=label, file=sys.stderr, show_pos=True)
 
 
 def _load(path: str) -> Report:
@@ -89,11 +101,8 @@ def compile_cmd(files: tuple[str, ...], out: str | None) -> None:
     if len(files) > 1 and not out:
         raise click.UsageError("several flows need -o FOLDER")
     failed = False
-    if len(files) > 3:  # a bar only where there is something to wait for
-        with click.progressbar(files, label="Compiling", file=sys.stderr, show_pos=True) as bar:
-            compiled = [(path, _compile(path)) for path in bar]
-    else:
-        compiled = [(path, _compile(path)) for path in files]
+    with _progress(files, "Compiling") as bar:
+        compiled = [(path, _compile(path)) for path in bar]
     for path, result in compiled:
         if result is None:
             failed = True
@@ -164,6 +173,70 @@ def cost_cmd(file: str, contacts: int, as_json: bool) -> None:
         f"\nPrices: {estimate['region']}, as of {estimate['prices_as_of']}. "
         f"{estimate['assumptions']}"
     )
+
+
+@main.command("simulate")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.option(
+    "--choose",
+    "choices",
+    multiple=True,
+    metavar="NODE=OUTPUT",
+    help="Send contacts out of NODE by OUTPUT (yes/no, a case or variant, "
+    "happened/timed_out, met/next). Repeatable.",
+)
+@click.option("--fail", "failing", multiple=True, metavar="NODE", help="Make this action fail.")
+@click.option("--all-paths", is_flag=True, help="Run once per output of every branching node.")
+@click.option(
+    "--time-scale",
+    type=float,
+    default=1e-8,
+    show_default=True,
+    help="Real seconds per simulated second (1e-8: a year of waiting passes in 0.3 s).",
+)
+def simulate_cmd(
+    file: str,
+    choices: tuple[str, ...],
+    failing: tuple[str, ...],
+    all_paths: bool,
+    time_scale: float,
+) -> None:
+    """Run a flow on the local Step Functions interpreter (moto), with stand-in steps.
+
+    The state machine runs for real — choices, waits (fast-forwarded), task tokens, retries
+    and failure paths; the steps themselves only record that they were called.
+    """
+    result = _compile(file)
+    if result is None:
+        sys.exit(1)
+    try:
+        from infra.local.sfn_runner import local_sfn
+        from infra.local.simulate import Script, Simulator, coverage_scripts
+    except ImportError as exc:  # moto is a development dependency
+        raise click.ClickException(f"simulate needs the dev tools (make install): {exc}") from None
+    script = Script(dict(_pair(c) for c in choices), frozenset(failing))
+    scripts = coverage_scripts(result.flow) if all_paths else [script]
+    failed = False
+    with (
+        local_sfn(time_scale=time_scale) as sfn,
+        Simulator(sfn, result) as simulator,
+        _progress(scripts, "Simulating") as bar,
+    ):
+        runs = [simulator.run(s) for s in bar]
+    for run in runs:
+        steps = [s for s in run.states if not s.endswith((".route", ".wait"))]
+        colour = "green" if run.status == "SUCCEEDED" else "red"
+        click.secho(f"{run.status:<9} {run.script.describe()}", fg=colour)
+        click.echo(f"          {' → '.join(steps)}")
+        failed |= run.status != "SUCCEEDED" and not run.script.fail
+    sys.exit(1 if failed else 0)
+
+
+def _pair(text: str) -> tuple[str, str]:
+    node, sep, output = text.partition("=")
+    if not sep or not node or not output:
+        raise click.BadParameter(f"'{text}' is not NODE=OUTPUT", param_hint="--choose")
+    return node, output
 
 
 @main.command("schema")

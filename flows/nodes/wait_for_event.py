@@ -70,6 +70,8 @@ class WaitForEvent(NodeKind):
         }
         state = task_state(node.id, "wait_for_event", payload)
         state["Resource"] += ".waitForTaskToken"
+        # A callback task's result is what SendTaskSuccess sent (the event), not a Lambda reply.
+        state["ResultSelector"] = {"result.$": "$"}
         state["TimeoutSeconds"] = params.timeout.seconds
         state["Catch"] = [
             {

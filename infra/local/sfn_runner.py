@@ -16,7 +16,7 @@ import os
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -127,17 +127,40 @@ class LocalSfn:
         timeout: float = 30.0,
     ) -> ExecutionResult:
         """Create a state machine, execute it to the end, delete it, report how it went."""
-        values = {key: function_arn(key) for key in handlers} | dict(substitutions or {})
-        asl = substitute(definition, values)
-        machine_arn = self._create_state_machine(asl, name)
+        machine_arn = self.create(definition, handlers, substitutions=substitutions, name=name)
         try:
-            with _registered(handlers):
-                arn = self.client.start_execution(
-                    stateMachineArn=machine_arn, name=_unique(name), input=json.dumps(input)
-                )["executionArn"]
-                return self._wait_for_end(arn, timeout)
+            return self.execute(machine_arn, input, handlers, name=name, timeout=timeout)
         finally:
             self.client.delete_state_machine(stateMachineArn=machine_arn)
+
+    def create(
+        self,
+        definition: str | dict,
+        handler_keys: Iterable[str],
+        *,
+        substitutions: Mapping[str, str] | None = None,
+        name: str = "run",
+    ) -> str:
+        """Create a state machine whose `${Key}` placeholders point at the bridge's functions.
+        Parsing ASL is moto's slowest call: create once, `execute` many times."""
+        values = {key: function_arn(key) for key in handler_keys} | dict(substitutions or {})
+        return self._create_state_machine(substitute(definition, values), name)
+
+    def execute(
+        self,
+        machine_arn: str,
+        input: dict,
+        handlers: Mapping[str, Callable],
+        *,
+        name: str = "run",
+        timeout: float = 30.0,
+    ) -> ExecutionResult:
+        """Start one execution with these handlers registered and wait for its end."""
+        with _registered(handlers):
+            arn = self.client.start_execution(
+                stateMachineArn=machine_arn, name=_unique(name), input=json.dumps(input)
+            )["executionArn"]
+            return self._wait_for_end(arn, timeout)
 
     def _create_state_machine(self, asl: str, name: str) -> str:
         response = self.client.create_state_machine(
