@@ -24,16 +24,17 @@ test: $(STAMP)  ## run lint and the whole test suite
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 
-run: $(STAMP)  ## validate and compile every template (the local stack comes with issue 4)
-	$(BIN)/crmflow validate flows/templates/*.flow.json
-	$(BIN)/crmflow compile-all flows/templates -o build/asl
+run: $(STAMP)  ## validate, compile and simulate every template on the local interpreter
+	$(BIN)/crmflow validate --strict flows/templates/*.flow.json
+	$(BIN)/crmflow compile flows/templates/*.flow.json -o build/asl
+	$(BIN)/crmflow simulate --all-paths flows/templates/*.flow.json
 
 bench: $(STAMP)  ## validate+compile timings for 10/100/500-node flows
 	$(BIN)/python bench/compile_bench.py
 
 schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema and node reference
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json
-	$(BIN)/python -m infra.docgen
+	$(BIN)/crmflow docs -o docs/nodes.md
 
 golden: $(STAMP)  ## regenerate golden ASL for the templates (review the diff!)
 	$(BIN)/python -m infra.golden

@@ -176,7 +176,7 @@ def cost_cmd(file: str, contacts: int, as_json: bool) -> None:
 
 
 @main.command("simulate")
-@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
 @click.option(
     "--choose",
     "choices",
@@ -195,41 +195,49 @@ def cost_cmd(file: str, contacts: int, as_json: bool) -> None:
     help="Real seconds per simulated second (1e-8: a year of waiting passes in 0.3 s).",
 )
 def simulate_cmd(
-    file: str,
+    files: tuple[str, ...],
     choices: tuple[str, ...],
     failing: tuple[str, ...],
     all_paths: bool,
     time_scale: float,
 ) -> None:
-    """Run a flow on the local Step Functions interpreter (moto), with stand-in steps.
+    """Run flows on the local Step Functions interpreter (moto), with stand-in steps.
 
     The state machine runs for real — choices, waits (fast-forwarded), task tokens, retries
-    and failure paths; the steps themselves only record that they were called.
+    and failure paths; the steps themselves only record that they were called. Exit 1 when
+    a run fails that was not told to.
     """
-    result = _compile(file)
-    if result is None:
-        sys.exit(1)
     try:
         from infra.local.sfn_runner import local_sfn
         from infra.local.simulate import Script, Simulator, coverage_scripts
     except ImportError as exc:  # moto is a development dependency
         raise click.ClickException(f"simulate needs the dev tools (make install): {exc}") from None
     script = Script(dict(_pair(c) for c in choices), frozenset(failing))
-    scripts = coverage_scripts(result.flow) if all_paths else [script]
     failed = False
-    with (
-        local_sfn(time_scale=time_scale) as sfn,
-        Simulator(sfn, result) as simulator,
-        _progress(scripts, "Simulating") as bar,
-    ):
-        runs = [simulator.run(s) for s in bar]
+    with local_sfn(time_scale=time_scale) as sfn:
+        for path in files:
+            result = _compile(path)
+            if result is None:
+                failed = True
+                continue
+            scripts = coverage_scripts(result.flow) if all_paths else [script]
+            click.secho(f"{path} ({len(scripts)} run(s))", bold=True)
+            with Simulator(sfn, result) as simulator, _progress(scripts, "Simulating") as bar:
+                runs = [simulator.run(s) for s in bar]
+            failed |= _print_runs(runs)
+    sys.exit(1 if failed else 0)
+
+
+def _print_runs(runs: list) -> bool:
+    """Print each run's path; True when one failed unexpectedly."""
+    failed = False
     for run in runs:
         steps = [s for s in run.states if not s.endswith((".route", ".wait"))]
         colour = "green" if run.status == "SUCCEEDED" else "red"
-        click.secho(f"{run.status:<9} {run.script.describe()}", fg=colour)
-        click.echo(f"          {' → '.join(steps)}")
+        click.secho(f"  {run.status:<9} {run.script.describe()}", fg=colour)
+        click.echo(f"            {' → '.join(steps)}")
         failed |= run.status != "SUCCEEDED" and not run.script.fail
-    sys.exit(1 if failed else 0)
+    return failed
 
 
 def _pair(text: str) -> tuple[str, str]:
