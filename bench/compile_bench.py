@@ -12,6 +12,7 @@ import statistics
 import time
 from typing import Any
 
+from flows import memo
 from flows.compiler import compile_report
 from flows.templating import analyse
 from flows.validate import validate
@@ -76,17 +77,31 @@ def _once(text: str) -> float:
     return (time.perf_counter() - began) * 1000
 
 
-def measure(size: int, runs: int) -> dict[str, float]:
-    text = json.dumps(build_flow(size))
+def _clear_caches() -> None:
+    memo.clear()
     analyse.cache_clear()
-    cold = _once(text)  # first run: every template parsed
-    warm = [_once(text) for _ in range(runs)]
+
+
+def measure(size: int, runs: int) -> dict[str, Any]:
+    flow = build_flow(size)
+    text = json.dumps(flow)
+    cold = []
+    for _ in range(runs):  # nothing remembered: a flow opened for the first time
+        _clear_caches()
+        cold.append(_once(text))
+    clicks = []
+    emails = [n for n in flow["nodes"] if n["kind"] == "send_email"] or flow["nodes"][:1]
+    for i in range(runs):  # the editor's case: one node changed since the last check
+        node = emails[i % len(emails)]
+        node["params"] = {**node["params"], "subject": f"Edit {i}: hi {{{{ contact.first_name }}}}"}
+        clicks.append(_once(json.dumps(flow)))
+    same = [_once(text) for _ in range(runs)]
     return {
         "nodes": size,
-        "cold_ms": cold,
-        "median_ms": statistics.median(warm),
-        "p90_ms": sorted(warm)[int(runs * 0.9) - 1],
         "runs": runs,
+        "cold_ms": statistics.median(cold),
+        "click_ms": statistics.median(clicks),
+        "unchanged_ms": statistics.median(same),
     }
 
 
@@ -97,21 +112,24 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=50, help="repetitions per size (default 50)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
-    for size in (10, 100, 500):  # warm up imports and pydantic's schema caches
+    for size in (10, 100, 500):  # warm up imports and pydantic's lazy schema builds
         _once(json.dumps(build_flow(size)))
     results = [measure(size, args.runs) for size in (10, 100, 500)]
     if args.json:
         print(json.dumps(results, indent=2))
         return
-    print("validate + compile (JSON text → ASL), milliseconds")
-    print(f"{'nodes':>6} {'median':>8} {'p90':>8} {'cold':>8} {'runs':>5}")
+    print("validate + compile, JSON text → ASL: median milliseconds")
+    print(f"{'nodes':>6} {'click':>8} {'cold':>8} {'unchanged':>10} {'runs':>5}")
     for r in results:
         print(
-            f"{r['nodes']:>6} {r['median_ms']:>8.2f} {r['p90_ms']:>8.2f} {r['cold_ms']:>8.2f} {r['runs']:>5}"
+            f"{r['nodes']:>6} {r['click_ms']:>8.2f} {r['cold_ms']:>8.2f} "
+            f"{r['unchanged_ms']:>10.2f} {r['runs']:>5}"
         )
-    target = next(r for r in results if r["nodes"] == 500)["median_ms"]
-    verdict = "meets" if target <= 10 else "MISSES"
-    print(f"500 nodes: {target:.2f} ms median — {verdict} the 10 ms target")
+    print("click: one node edited since the last run (the editor's case); cold: nothing")
+    print("remembered (a flow opened for the first time); unchanged: the same document again.")
+    click = next(r for r in results if r["nodes"] == 500)["click_ms"]
+    verdict = "meets" if click <= 10 else "MISSES"
+    print(f"500 nodes per click: {click:.2f} ms — {verdict} the 10 ms target")
 
 
 if __name__ == "__main__":

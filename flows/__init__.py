@@ -1,12 +1,11 @@
 """crmflow's flow language: the flow document, its node kinds, validation and the ASL compiler.
 
-Pure Python: nothing here talks to AWS, and nothing here imports the rest of crmflow.
+Validate with `flows.validate.validate`, compile with `flows.compile_flow`. Pure Python: nothing here talks to AWS, and nothing here imports the rest of crmflow.
 """
 
 from flows.compiler import Compiled, compile_flow, compile_report
 from flows.errors import FlowError, FlowInvalid
 from flows.issues import Issue, Report
-from flows.validate import validate
 
 __all__ = [
     "Compiled",
@@ -16,5 +15,4 @@ __all__ = [
     "Report",
     "compile_flow",
     "compile_report",
-    "validate",
 ]

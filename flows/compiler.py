@@ -12,12 +12,14 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from flows import memo
 from flows.errors import FlowInvalid
 from flows.issues import Report
 from flows.model import DEFAULT_OUTPUT, Flow, Node
 from flows.nodes import REGISTRY
 from flows.nodes.base import Cost, finish_state, function_key, task_state
 from flows.paths import PathStats, path_stats
+from flows.perf import gc_paused
 from flows.validate import validate
 
 END_STATE = "crmflow.end"
@@ -54,7 +56,11 @@ class EmitContext:
 
 @dataclass
 class Compiled:
-    """A compiled flow: the ASL, the step Lambdas it calls, and what one contact costs."""
+    """A compiled flow: the ASL, the step Lambdas it calls, and what one contact costs.
+
+    `definition` shares unchanged states with earlier compilations (flows.memo): treat it
+    as read-only and copy it before changing it.
+    """
 
     flow: Flow
     definition: dict[str, Any]
@@ -97,6 +103,11 @@ def compile_flow(source: Any) -> Compiled:
 def compile_report(report: Report) -> Compiled:
     if not report.ok or report.flow is None:
         raise FlowInvalid(report)
+    with gc_paused():
+        return _compile(report)
+
+
+def _compile(report: Report) -> Compiled:
     flow = report.flow
     ctx = EmitContext({(e.source, e.output): e.to for e in flow.edges})
     by_id = {n.id: n for n in flow.nodes}
@@ -104,11 +115,17 @@ def compile_report(report: Report) -> Compiled:
     costs: dict[str, Cost] = {}
     handlers: set[str] = set()
     start = ctx.target(flow.trigger, DEFAULT_OUTPUT)
+    exits: dict[str, list[tuple[str, str]]] = {}
+    for edge in flow.edges:
+        exits.setdefault(edge.source, []).append((edge.output, edge.to))
     for node_id in report.order[1:]:  # predecessors first: reads top to bottom
         node = by_id[node_id]
         kind, params = REGISTRY[node.kind], report.params[node_id]
-        states.update(kind.emit(node, params, ctx))
-        handlers.update(kind.handlers(params))
+        key = (node.kind, node.id, repr(node.params), tuple(exits.get(node_id, ())))
+        emitted, used, needs = memo.emitted(key, _emit, kind, node, params, ctx)
+        states.update(emitted)
+        ctx.used.update(used)
+        handlers.update(needs)
         costs[node_id] = kind.cost
     states.update(_sinks(ctx.used, handlers))
     for name, state in states.items():
@@ -120,6 +137,16 @@ def compile_report(report: Report) -> Compiled:
         "States": states,
     }
     return Compiled(flow, definition, tuple(sorted(handlers)), costs)
+
+
+def _emit(kind: Any, node: Node, params: Any, ctx: EmitContext) -> tuple[Any, ...]:
+    """A node's states, the shared sinks they lead to, and the Lambdas they call."""
+    before = set(ctx.used)
+    ctx.used.clear()
+    states = kind.emit(node, params, ctx)
+    used = frozenset(ctx.used)
+    ctx.used.update(before)
+    return states, used, kind.handlers(params)
 
 
 def _sinks(used: set[str], handlers: set[str]) -> dict[str, dict[str, Any]]:

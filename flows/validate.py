@@ -12,12 +12,13 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from flows import graph
+from flows import graph, memo
 from flows.issues import Issue, Report, issues_from
 from flows.model import Flow, Node
 from flows.nodes import REGISTRY, kinds_in
 from flows.nodes.base import NodeKind, Output
 from flows.params import ONE_YEAR_SECONDS
+from flows.perf import gc_paused
 from flows.warnings import warn
 
 MAX_BYTES = 1_000_000
@@ -25,6 +26,11 @@ MAX_BYTES = 1_000_000
 
 def validate(source: Any) -> Report:
     """Validate a flow given as JSON text, bytes, or already-parsed JSON. Never raises."""
+    with gc_paused():
+        return _validate(source)
+
+
+def _validate(source: Any) -> Report:
     report = Report()
     flow = _envelope(source, report)
     if flow is None:
@@ -92,12 +98,11 @@ def _unknown_kind(kind: str, allowed: list[str]) -> str:
 
 
 def _check_params(kind: NodeKind, raw: Any, path: str, node_id: str | None, report: Report) -> Any:
-    try:
-        return kind.Params.model_validate(raw)
-    except ValidationError as exc:
-        for issue in issues_from(exc, f"{path}.params", node_id, list(kind.Params.model_fields)):
+    params, error = memo.params(kind, raw)
+    if error is not None:
+        for issue in issues_from(error, f"{path}.params", node_id, list(kind.Params.model_fields)):
             report.add(issue)
-        return None
+    return params
 
 
 def _check_kinds_and_params(slots: Slots, report: Report) -> None:
@@ -164,15 +169,20 @@ def _with_node(issue: Issue, doc: dict[str, Any]) -> Issue:
 
 # Kinds whose outputs come from their params (cases, variants).
 _PARAM_OUTPUTS = frozenset({"switch", "ab_split"})
+_STATIC_OUTPUTS = {
+    name: kind.outputs(None) for name, kind in REGISTRY.items() if name not in _PARAM_OUTPUTS
+}
 
 
 def _outputs(node: Node, report: Report) -> list[Output] | None:
     """A node's outputs; None when unknown (bad kind, or failed params that decide them)."""
-    kind = REGISTRY.get(node.kind)
+    static = _STATIC_OUTPUTS.get(node.kind)
+    if static is not None:
+        return static
     params = report.params.get(node.id)
-    if kind is None or (params is None and node.kind in _PARAM_OUTPUTS):
+    if params is None:
         return None
-    return kind.outputs(params)
+    return REGISTRY[node.kind].outputs(params)
 
 
 def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
@@ -228,6 +238,12 @@ def _check_edges(
 ) -> dict[tuple[str, str], int]:
     """Check every edge; return (node id, output) → index of the edge that connects it."""
     trigger = flow.trigger.id
+    by_list: dict[int, frozenset[str]] = {}  # static kinds share one outputs list
+    name_sets = {
+        node_id: by_list.setdefault(id(outs), frozenset(o.name for o in outs))
+        for node_id, outs in outputs.items()
+        if outs is not None
+    }
     connected: dict[tuple[str, str], int] = {}
     for i, edge in enumerate(flow.edges):
         source_ok, target_ok = edge.source in outputs, edge.to in outputs
@@ -252,8 +268,8 @@ def _check_edges(
         if edge.to == trigger:
             report.add(Issue(f"{path}.to", "no edge may enter the trigger", edge.source))
             continue
-        names = outputs[edge.source]
-        if names is not None and not any(o.name == edge.output for o in names):
+        names = name_sets.get(edge.source)
+        if names is not None and edge.output not in names:
             report.add(
                 Issue(
                     f"{path}.output",
@@ -315,10 +331,16 @@ def _check_wait_budget(
 ) -> None:
     """The longest total wait along any path must fit in one execution (one year)."""
     kinds = {n.id: REGISTRY.get(n.kind) for n in flow.all_nodes()}
+    waits = {
+        node_id: kind.wait_seconds(report.params[node_id])
+        for node_id, kind in kinds.items()
+        if kind is not None and node_id in report.params
+    }
+    if sum(waits.values()) <= ONE_YEAR_SECONDS:
+        return  # even a path through every wait fits
     longest: dict[str, tuple[int, str | None]] = {}
     for node_id in reversed(order):  # successors first
-        params, kind = report.params.get(node_id), kinds[node_id]
-        own = kind.wait_seconds(params) if params is not None and kind is not None else 0
+        own = waits.get(node_id, 0)
         best_total, best_culprit = max(
             (longest[n] for n in adj[node_id]), default=(0, None), key=lambda t: t[0]
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
-from typing import Any
 
+from flows import memo
 from flows.fields import KNOWN_SCOPES
 from flows.issues import Issue, Report
 from flows.model import Flow
@@ -20,22 +20,11 @@ _SECRETS_ALLOWED = frozenset({"http_request"})
 def warn(flow: Flow, report: Report) -> None:
     for index, node in enumerate(flow.nodes):
         base = f"$.nodes[{index}].params"
-        for path, text in _strings(node.params, base):
+        for path, text in memo.template_strings(node.params):
+            path = base + path
             for issue in _template_issues(text, path, node.id, node.kind):
                 report.add(issue)
     _consent(flow, report)
-
-
-def _strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
-    if isinstance(value, str):
-        if "{" in value:
-            yield path, value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield from _strings(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from _strings(item, f"{path}[{i}]")
 
 
 def _template_issues(text: str, path: str, node_id: str, kind: str) -> Iterator[Issue]:
