@@ -60,6 +60,9 @@ def build_flow(size: int) -> dict[str, Any]:
         nodes.append({"id": nid, "kind": "update_record", "params": {"increment": {"score": 1}}})
         edges += [{"from": src, "to": nid, "output": out} for src, out in previous]
         previous = [(nid, "next")]
+    for row, node in enumerate(nodes):  # as the editor saves them
+        node["label"] = node["id"].replace("_", " ")
+        node["position"] = {"x": (row % 5) * 220.0, "y": (row // 5) * 150.0}
     return {
         "schema_version": "1.0",
         "id": f"bench-{size}",

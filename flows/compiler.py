@@ -121,8 +121,8 @@ def _compile(report: Report) -> Compiled:
     for node_id in report.order[1:]:  # predecessors first: reads top to bottom
         node = by_id[node_id]
         kind, params = REGISTRY[node.kind], report.params[node_id]
-        key = (node.kind, node.id, repr(node.params), tuple(exits.get(node_id, ())))
-        emitted, used, needs = memo.emitted(key, _emit, kind, node, params, ctx)
+        key = (node.kind, node.id, node.params_key, tuple(exits.get(node_id, ())))
+        emitted, used, needs = memo.cached("emit", key, _emit, kind, node, params, ctx)
         states.update(emitted)
         ctx.used.update(used)
         handlers.update(needs)

@@ -6,6 +6,7 @@ Node params are kept as plain dicts here; each node kind validates its own param
 
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -34,7 +35,12 @@ class Node(_Strict):
     kind: str = Field(description="The node kind, e.g. send_email (see docs/nodes.md).")
     label: str = Field("", max_length=200, description="What the marketer calls this step.")
     params: dict[str, Any] = Field(default_factory=dict, description="The kind's parameters.")
-    position: Position = Field(default_factory=Position)
+    position: Position = Field(default_factory=lambda: Position.model_construct(x=0.0, y=0.0))
+
+    @cached_property
+    def params_key(self) -> str:
+        """The params as a cache key (flows.memo): equal text, equal params."""
+        return repr(self.params)
 
 
 class Edge(_Strict):

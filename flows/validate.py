@@ -97,12 +97,21 @@ def _unknown_kind(kind: str, allowed: list[str]) -> str:
     return f"unknown node kind '{kind}'; {hint}"
 
 
-def _check_params(kind: NodeKind, raw: Any, path: str, node_id: str | None, report: Report) -> Any:
-    params, error = memo.params(kind, raw)
+def _check_params(
+    kind: NodeKind, raw: Any, path: str, node_id: str | None, report: Report, key: str | None = None
+) -> Any:
+    params, error = memo.cached("params", (kind.name, key or repr(raw)), _params_of, kind, raw)
     if error is not None:
         for issue in issues_from(error, f"{path}.params", node_id, list(kind.Params.model_fields)):
             report.add(issue)
     return params
+
+
+def _params_of(kind: NodeKind, raw: Any) -> tuple[Any, ValidationError | None]:
+    try:
+        return kind.Params.model_validate(raw), None
+    except ValidationError as exc:
+        return None, exc
 
 
 def _check_kinds_and_params(slots: Slots, report: Report) -> None:
@@ -134,7 +143,7 @@ def _check_kinds_and_params(slots: Slots, report: Report) -> None:
                 )
             )
             continue
-        params = _check_params(kind, node.params, path, node.id, report)
+        params = _check_params(kind, node.params, path, node.id, report, node.params_key)
         if params is not None:
             report.params[node.id] = params
 
@@ -179,6 +188,8 @@ def _outputs(node: Node, report: Report) -> list[Output] | None:
     static = _STATIC_OUTPUTS.get(node.kind)
     if static is not None:
         return static
+    if node.kind not in REGISTRY:
+        return None
     params = report.params.get(node.id)
     if params is None:
         return None
@@ -186,17 +197,34 @@ def _outputs(node: Node, report: Report) -> list[Output] | None:
 
 
 def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
+    """Structure checks, remembered by structure: editing a form field changes no edge."""
+    key = (
+        tuple((n.id, n.kind, n.params_key if n.kind in _PARAM_OUTPUTS else None) for _, n in slots),
+        tuple((e.source, e.to, e.output) for e in flow.edges),
+    )
+    issues, adj, order = memo.cached("graph", key, _graph_facts, flow, slots, report.params)
+    for issue in issues:
+        report.add(issue)
+    report.adjacency, report.order = adj, order
+    if not any("loops" in i.message for i in issues):
+        paths = {node.id: path for path, node in reversed(slots)}
+        _check_wait_budget(flow, adj, order, paths, report)
+
+
+def _graph_facts(
+    flow: Flow, slots: Slots, params: dict[str, Any]
+) -> tuple[list[Issue], graph.Adjacency, list[str]]:
+    scratch = Report(params=params)
     paths = {node.id: path for path, node in reversed(slots)}
-    outputs = {node.id: _outputs(node, report) for _, node in slots}
-    _check_unique_ids(slots, report)
-    connected = _check_edges(flow, outputs, report)
-    _check_outputs(flow, slots, outputs, connected, report)
+    outputs = {node.id: _outputs(node, scratch) for _, node in slots}
+    _check_unique_ids(slots, scratch)
+    connected = _check_edges(flow, outputs, scratch)
+    _check_outputs(flow, slots, outputs, connected, scratch)
     adj = graph.adjacency(paths, ((e.source, e.to) for e in flow.edges))
     walk = graph.walk(adj, flow.trigger.id)
-    report.adjacency, report.order = adj, walk.order
     if walk.cycle:
         culprit = walk.cycle[-2]
-        report.add(
+        scratch.add(
             Issue(
                 paths[culprit],
                 f"this flow loops: {' → '.join(walk.cycle)}; flows cannot loop — use wait_for_event "
@@ -204,18 +232,18 @@ def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
                 culprit,
             )
         )
-        return
-    reached = set(walk.order)
-    for node in flow.nodes:
-        if node.id not in reached:
-            report.add(
-                Issue(
-                    paths[node.id],
-                    f"'{node.id}' cannot be reached from the trigger; connect it or delete it",
-                    node.id,
+    else:
+        reached = set(walk.order)
+        for node in flow.nodes:
+            if node.id not in reached:
+                scratch.add(
+                    Issue(
+                        paths[node.id],
+                        f"'{node.id}' cannot be reached from the trigger; connect it or delete it",
+                        node.id,
+                    )
                 )
-            )
-    _check_wait_budget(flow, adj, walk.order, paths, report)
+    return scratch.errors, adj, walk.order
 
 
 def _check_unique_ids(slots: Slots, report: Report) -> None:

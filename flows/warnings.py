@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Iterator
+from typing import Any
 
 from flows import memo
 from flows.fields import KNOWN_SCOPES
 from flows.issues import Issue, Report
-from flows.model import Flow
+from flows.model import Flow, Node
 from flows.templating import analyse
 
 CONSENT_FIELDS = ("email_consent", "subscription_status")
@@ -20,27 +21,47 @@ _SECRETS_ALLOWED = frozenset({"http_request"})
 def warn(flow: Flow, report: Report) -> None:
     for index, node in enumerate(flow.nodes):
         base = f"$.nodes[{index}].params"
-        for path, text in memo.template_strings(node.params):
-            path = base + path
-            for issue in _template_issues(text, path, node.id, node.kind):
-                report.add(issue)
+        found = memo.cached("templates", (node.kind, node.params_key), _template_findings, node)
+        for path, message, severity in found:
+            report.add(Issue(base + path, message, node.id, severity))
     _consent(flow, report)
 
 
-def _template_issues(text: str, path: str, node_id: str, kind: str) -> Iterator[Issue]:
+def _template_findings(node: Node) -> list[tuple[str, str, str]]:
+    """(path under params, message, severity) for every template string of a node."""
+    return [
+        (path, message, severity)
+        for path, text in _strings(node.params, "")
+        for message, severity in _template_issues(text, node.kind)
+    ]
+
+
+def _strings(value: Any, path: str) -> list[tuple[str, str]]:
+    """Strings with a '{' in document order (only those can hold a template tag)."""
+    if isinstance(value, str):
+        return [(path, value)] if "{" in value else []
+    found: list[tuple[str, str]] = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found += _strings(item, f"{path}.{key}")
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            found += _strings(item, f"{path}[{i}]")
+    return found
+
+
+def _template_issues(text: str, kind: str) -> Iterator[tuple[str, str]]:
     info = analyse(text)
     if info.error:
         return  # already an error where the params model checks templates
     for root in info.unknown_roots:
         if root == "secrets":
             if kind not in _SECRETS_ALLOWED:
-                yield Issue(path, "secrets can only be used in http_request steps", node_id)
+                yield "secrets can only be used in http_request steps", "error"
             continue
-        yield Issue(
-            path,
+        yield (
             f"'{root}' is not a template variable; use contact, deal, company, owner, "
             "trigger or flow (e.g. {{ contact.first_name }})",
-            node_id,
             "warning",
         )
     for ref in info.fields:
@@ -49,12 +70,7 @@ def _template_issues(text: str, path: str, node_id: str, kind: str) -> Iterator[
         if fields is not None and name not in fields:
             close = difflib.get_close_matches(name, list(fields), n=1)
             hint = f"; did you mean {scope}.{close[0]}?" if close else ""
-            yield Issue(
-                path,
-                f"{{{{ {ref} }}}} is not a {scope} field and will be empty{hint}",
-                node_id,
-                "warning",
-            )
+            yield f"{{{{ {ref} }}}} is not a {scope} field and will be empty{hint}", "warning"
 
 
 def _consent(flow: Flow, report: Report) -> None:
