@@ -18,6 +18,7 @@ import threading
 import time
 import traceback
 import uuid
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -105,6 +106,7 @@ _lock = threading.Lock()
 _originals: dict[PatchTarget, Any] = {}
 _handlers: dict[str, Handler] = {}
 _time_scale = 1.0
+_waits: deque[tuple[str, float, float]] = deque(maxlen=1000)
 
 
 # --- public API -------------------------------------------------------------------------
@@ -227,8 +229,21 @@ def _owner_defining(target: PatchTarget) -> Any:
     return owner
 
 
-def _scaled(seconds: float) -> float:
-    return seconds * _time_scale
+def _scaled(seconds: float, what: str) -> float:
+    # Every scaled wait is logged so tests can check the simulated time, not the wall clock.
+    real = seconds * _time_scale
+    _waits.append((what, seconds, real))
+    return real
+
+
+def scaled_waits() -> list[tuple[str, float, float]]:
+    """(what, simulated seconds, real seconds) of recent scaled waits: wait, task_timeout,
+    heartbeat or retry; oldest first."""
+    return list(_waits)
+
+
+def reset_scaled_waits() -> None:
+    _waits.clear()
 
 
 # --- Lambda bridge -----------------------------------------------------------------------
@@ -378,7 +393,7 @@ def _scaled_wait_interval(self: Any, env: Any, wait_seconds: float) -> None:
     # patch scales all four. The original waits in real time and, rounding the time waited
     # down to whole seconds, would re-enter itself for sub-second waits. Like it, we wake
     # early when the execution stops (program_state_event) and return when it is not running.
-    deadline = time.monotonic() + _scaled(wait_seconds)
+    deadline = time.monotonic() + _scaled(wait_seconds, "wait")
     while env.is_running():
         remaining = deadline - time.monotonic()
         if remaining <= 0:
@@ -400,7 +415,7 @@ def _scaled_eval_wait_for_task_token(
     # timeout around the whole task: that one also bounds the handler's real CPU time, and
     # scaled to microseconds it would time out every Task with a TimeoutSeconds.
     if timeout_seconds is not None and timeout_seconds != _MOTO_DEFAULT_TIMEOUT_SECONDS:
-        timeout_seconds = _scaled(timeout_seconds)
+        timeout_seconds = _scaled(timeout_seconds, "task_timeout")
     return _originals[TASK_TOKEN_WAIT](
         self,
         env=env,
@@ -414,7 +429,7 @@ def _scaled_heartbeat_init(self: Any, heartbeat_seconds: float) -> None:
     # Wraps HeartbeatEndpoint.__init__ in moto/stepfunctions/parser/asl/eval/callback/
     # callback.py: clear_and_wait() waits `_heartbeat_seconds` in real time for
     # SendTaskHeartbeat; scaling it at construction covers service and activity tasks.
-    _originals[HEARTBEAT_INIT](self, heartbeat_seconds=_scaled(heartbeat_seconds))
+    _originals[HEARTBEAT_INIT](self, heartbeat_seconds=_scaled(heartbeat_seconds, "heartbeat"))
 
 
 class _ScaledSleepTime:
@@ -428,7 +443,7 @@ class _ScaledSleepTime:
 
     @staticmethod
     def sleep(seconds: float) -> None:
-        time.sleep(_scaled(seconds))
+        time.sleep(_scaled(seconds, "retry"))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)

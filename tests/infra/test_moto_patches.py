@@ -245,13 +245,15 @@ WAIT_FORMS = {
 @pytest.mark.parametrize("form", WAIT_FORMS)
 def test_a_three_day_wait_is_scaled(sfn, form: str) -> None:
     asl = machine("Wait", Wait={"Type": "Wait", **WAIT_FORMS[form](), "End": True})
-    started = time.monotonic()
-    result = sfn.run(asl, {"wait": THREE_DAYS, "until": _in_three_days()}, {})
-    elapsed = time.monotonic() - started
+    moto_patches.reset_scaled_waits()
+    result = sfn.run(asl, {"wait": THREE_DAYS, "until": _in_three_days()}, {}, timeout=10)
 
     assert result.status == "SUCCEEDED"
-    # 3 days x 1e-6 = 0.26 s: scaled, not skipped.
-    assert 0.2 < elapsed < 1.0
+    # Scaled, not skipped: the interpreter asked for three days and slept 3 days x SCALE.
+    [(what, simulated, real)] = moto_patches.scaled_waits()
+    assert what == "wait"
+    assert simulated == pytest.approx(THREE_DAYS, abs=60)
+    assert real == pytest.approx(simulated * SCALE)
 
 
 def test_a_day_long_task_token_timeout_is_scaled_and_caught(sfn) -> None:
@@ -269,10 +271,12 @@ def test_a_day_long_task_token_timeout_is_scaled_and_caught(sfn) -> None:
         Replied={"Type": "Succeed"},
         NoReply={"Type": "Pass", "End": True},
     )
-    started = time.monotonic()
-    result = sfn.run(asl, {}, {"FnPark": lambda event, context: tokens.append(event["token"])})
+    moto_patches.reset_scaled_waits()
+    result = sfn.run(
+        asl, {}, {"FnPark": lambda event, context: tokens.append(event["token"])}, timeout=10
+    )
 
-    assert time.monotonic() - started < 1.0
+    assert ("task_timeout", 86400, pytest.approx(86400 * SCALE)) in moto_patches.scaled_waits()
     assert tokens, "the handler never received $$.Task.Token"
     assert result.states_entered == ["AwaitReply", "NoReply"]
     assert result.output["Error"] == "States.Timeout"
@@ -337,14 +341,17 @@ def test_retry_with_full_jitter_and_max_delay_retries_until_success(sfn) -> None
             ResultSelector={"result.$": "$.Payload"},
         ),
     )
-    started = time.monotonic()
+    moto_patches.reset_scaled_waits()
     result = sfn.run(asl, {}, {"FnSend": flaky}, timeout=10)
 
     assert result.status == "SUCCEEDED", result.cause
     assert result.output == {"result": {"sent": True}}
     assert len(calls) == 3
-    # Unscaled, the two jittered delays (up to 60 s and 90 s) would rarely total under 2 s.
-    assert time.monotonic() - started < 2.0
+    retries = [(s, r) for what, s, r in moto_patches.scaled_waits() if what == "retry"]
+    assert len(retries) == 2
+    for simulated, real in retries:  # jittered, capped by MaxDelaySeconds, then scaled
+        assert 0 <= simulated <= 90
+        assert real == pytest.approx(simulated * SCALE)
 
 
 def test_registry_is_empty_after_each_run(sfn) -> None:
