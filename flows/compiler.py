@@ -126,7 +126,7 @@ def _compile(report: Report) -> Compiled:
         states.update(emitted)
         ctx.used.update(used)
         handlers.update(needs)
-        costs[node_id] = kind.cost
+        costs[node_id] = kind.cost_of(params)
     states.update(_sinks(ctx.used, handlers))
     for name, state in states.items():
         if state["Type"] == "Task" and name not in costs:  # finish states of goals and sinks

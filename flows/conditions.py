@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from flows.fields import DATE_TYPES, field_info
+from flows.fields import DATE_TYPES, field_info, type_phrase
 from flows.params import FieldRef, Params
 
 ValueOp = Literal["equals", "not_equals", "contains", "not_contains", "starts_with"]
@@ -61,7 +61,9 @@ class Condition(Params):
                 raise ValueError(f"'{op}' needs a number as 'value', got {value!r}")
             info = field_info(self.field or "")
             if op in DAYS_OPS and info is not None and info.type not in DATE_TYPES:
-                raise ValueError(f"'{op}' needs a date field; '{self.field}' is a {info.type}")
+                raise ValueError(
+                    f"'{op}' needs a date field; '{self.field}' is {type_phrase(info.type)}"
+                )
         elif op in LIST_OPS:
             if not isinstance(value, list) or not value:
                 raise ValueError(f"'{op}' needs a non-empty list as 'value'")

@@ -121,6 +121,11 @@ def field_info(ref: str) -> FieldInfo | None:
     return KNOWN_SCOPES[parts[0]].get(parts[1])
 
 
+def type_phrase(type_: FieldType) -> str:
+    """'a number field', 'an email field': for messages."""
+    return f"{'an' if type_[0] in 'aeiou' else 'a'} {type_} field"
+
+
 def check_ref(ref: str, *, want: tuple[FieldType, ...] | None = None) -> str | None:
     """Why `ref` is not a usable field reference, or None when it is."""
     parts = split_ref(ref)
@@ -143,5 +148,5 @@ def check_ref(ref: str, *, want: tuple[FieldType, ...] | None = None) -> str | N
         )
         return f"unknown {scope} field '{name}'{hint}"
     if want and info.type not in want:
-        return f"field '{ref}' is a {info.type}, expected {' or '.join(want)}"
+        return f"field '{ref}' is {type_phrase(info.type)}, expected {' or '.join(want)}"
     return None

@@ -60,6 +60,8 @@ class Report:
 def json_path(prefix: str, loc: tuple[int | str, ...]) -> str:
     path = prefix
     for part in loc:
+        if part == "[key]":
+            continue  # pydantic's marker for "the key itself is invalid": the path names it
         path += f"[{part}]" if isinstance(part, int) else f".{part}"
     return path
 
@@ -93,6 +95,8 @@ def message_for(error: dict[str, Any], model_fields: list[str] | None = None) ->
         return f"{_short(value)} is not a valid {name}: {hint}"
     if kind == "value_error":
         return str(error["ctx"]["error"])
+    if kind in ("model_type", "dict_type"):  # not "instance of Node": a JSON object
+        return f"input should be an object, got {_short(value)}"
     if kind == "literal_error":
         return f"{_short(value)} is not allowed: {error['msg'][0].lower()}{error['msg'][1:]}"
     message = error["msg"]

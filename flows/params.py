@@ -65,10 +65,13 @@ def _url(value: str) -> str:
     # Templates may fill the path or query, never the scheme or host.
     head = value.split("{{", 1)[0]
     probe = re.sub(r"\{\{.*?\}\}", "x", value)
+    after_scheme = head.split("://", 1)[1] if "://" in head else ""
+    host_done = "{{" not in value or re.search(r"[/?#]", after_scheme)
     if (
         not _URL.match(probe)
         or "://" not in head
-        or "." not in head.split("://", 1)[1].split("/")[0]
+        or "." not in re.split(r"[/?#]", after_scheme, maxsplit=1)[0]
+        or not host_done
     ):
         raise ValueError(
             f"'{value}' is not a valid URL: use https://host/path "

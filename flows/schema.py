@@ -52,7 +52,8 @@ def flow_schema() -> dict[str, Any]:
         id=(str, Flow.model_fields["id"]),
         name=(str, Flow.model_fields["name"]),
         description=(str, Flow.model_fields["description"]),
-        trigger=(trigger_type, Flow.model_fields["trigger"]),
+        # A fresh Field: reusing Flow's FieldInfo (typed Node) drops the discriminator.
+        trigger=(trigger_type, Field(description=Flow.model_fields["trigger"].description)),
         nodes=(list[step_type], Flow.model_fields["nodes"]),  # type: ignore[valid-type]
         edges=(list[Edge], Flow.model_fields["edges"]),
         settings=(Settings, Field(default_factory=Settings)),

@@ -9,6 +9,8 @@ _GSM7 = set(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà^{}\\[~]|€"
 )
+# In GSM-7's extension table: each takes two of a part's 160 characters.
+_GSM7_EXTENDED = frozenset("^{}\\[~]|€")
 
 
 def segments(text: str) -> int:
@@ -16,7 +18,8 @@ def segments(text: str) -> int:
     text = re.sub(r"\{\{.*?\}\}", "x" * 10, text)  # a personalised value, roughly
     if all(ch in _GSM7 for ch in text):
         single, multi = 160, 153
+        length = len(text) + sum(ch in _GSM7_EXTENDED for ch in text)  # escape + char
     else:
         single, multi = 70, 67
-    length = len(text)
+        length = len(text.encode("utf-16-le")) // 2  # an emoji is two UCS-2 units
     return 1 if length <= single else -(-length // multi)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections import Counter
 from typing import Any
 
 from pydantic import ValidationError
@@ -39,9 +40,11 @@ def _validate(source: Any) -> Report:
     slots = _indexed(flow)
     _check_kinds_and_params(slots, report)
     _check_graph(flow, slots, report)
-    if report.ok:
-        _check_kinds(slots, flow, report)
-        warn(flow, report)
+    graph_ok = report.ok
+    # Kind checks and template findings need only the node itself: report them with the
+    # rest. The consent warning walks the graph, so it waits for a sound one.
+    _check_kinds(slots, flow, report)
+    warn(flow, report, consent=graph_ok)
     return report
 
 
@@ -78,9 +81,24 @@ def _parse(source: Any, report: Report) -> dict[str, Any] | None:
             report.add(Issue("$", f"not valid JSON: {detail}"))
             return None
     if not isinstance(source, dict):
-        report.add(Issue("$", f"a flow is a JSON object, got {type(source).__name__}"))
+        report.add(Issue("$", f"a flow is a JSON object, got {_json_type(source)}"))
         return None
     return source
+
+
+def _json_type(value: Any) -> str:
+    """What the value is called in JSON (the document's language, not Python's)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    return type(value).__name__
 
 
 Slots = list[tuple[str, Node]]
@@ -156,7 +174,8 @@ def _check_raw_params(doc: dict[str, Any], report: Report) -> None:
         slots += [(f"$.nodes[{i}]", n) for i, n in enumerate(nodes)]
     for path, raw in slots:
         if isinstance(raw, dict) and isinstance(raw.get("params", {}), dict):
-            kind = REGISTRY.get(raw.get("kind"))  # type: ignore[arg-type]
+            name = raw.get("kind")
+            kind = REGISTRY.get(name) if isinstance(name, str) else None  # may be any JSON
             node_id = raw.get("id") if isinstance(raw.get("id"), str) else None
             if kind is not None:
                 _check_params(kind, raw.get("params", {}), path, node_id, report)
@@ -183,17 +202,27 @@ _STATIC_OUTPUTS = {
 }
 
 
-def _outputs(node: Node, report: Report) -> list[Output] | None:
-    """A node's outputs; None when unknown (bad kind, or failed params that decide them)."""
+def _params(node: Node, params: dict[str, Any]) -> Any:
+    """The node's parsed params; None when they failed, or when a duplicate id holds
+    another node's params under the same key."""
+    kind = REGISTRY.get(node.kind)
+    found = params.get(node.id)
+    return found if kind is not None and isinstance(found, kind.Params) else None
+
+
+def _outputs(node: Node, report: Report, slot_is_trigger: bool) -> list[Output] | None:
+    """A node's outputs; None when unknown (bad or misplaced kind, or failed params that
+    decide them)."""
+    kind = REGISTRY.get(node.kind)
+    if kind is None or (kind.category == "trigger") != slot_is_trigger:
+        return None  # already an error; its outputs would only add noise
     static = _STATIC_OUTPUTS.get(node.kind)
     if static is not None:
         return static
-    if node.kind not in REGISTRY:
-        return None
-    params = report.params.get(node.id)
+    params = _params(node, report.params)
     if params is None:
         return None
-    return REGISTRY[node.kind].outputs(params)
+    return kind.outputs(params)
 
 
 def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
@@ -216,11 +245,13 @@ def _graph_facts(
 ) -> tuple[list[Issue], graph.Adjacency, list[str]]:
     scratch = Report(params=params)
     paths = {node.id: path for path, node in reversed(slots)}
-    outputs = {node.id: _outputs(node, scratch) for _, node in slots}
+    outputs = {node.id: _outputs(node, scratch, path == "$.trigger") for path, node in slots}
     _check_unique_ids(slots, scratch)
     connected = _check_edges(flow, outputs, scratch)
     _check_outputs(flow, slots, outputs, connected, scratch)
-    adj = graph.adjacency(paths, ((e.source, e.to) for e in flow.edges))
+    # Edges into the trigger are already errors; followed, each would also read as a loop.
+    trigger = flow.trigger.id
+    adj = graph.adjacency(paths, ((e.source, e.to) for e in flow.edges if e.to != trigger))
     walk = graph.walk(adj, flow.trigger.id)
     if walk.cycle:
         culprit = walk.cycle[-2]
@@ -301,7 +332,7 @@ def _check_edges(
             report.add(
                 Issue(
                     f"{path}.output",
-                    _bad_output(flow, edge.source, edge.output, names),
+                    _bad_output(flow, edge.source, edge.output, outputs[edge.source] or []),
                     edge.source,
                 )
             )
@@ -341,7 +372,10 @@ def _check_outputs(
     connected: dict[tuple[str, str], int],
     report: Report,
 ) -> None:
+    seen = Counter(node.id for _, node in slots)
     for path, node in slots:
+        if seen[node.id] > 1:
+            continue  # outputs are keyed by id: which node's they are is unknown until renamed
         for output in outputs[node.id] or ():
             if output.required and (node.id, output.name) not in connected:
                 if node is flow.trigger:
@@ -358,12 +392,11 @@ def _check_wait_budget(
     flow: Flow, adj: graph.Adjacency, order: list[str], paths: dict[str, str], report: Report
 ) -> None:
     """The longest total wait along any path must fit in one execution (one year)."""
-    kinds = {n.id: REGISTRY.get(n.kind) for n in flow.all_nodes()}
-    waits = {
-        node_id: kind.wait_seconds(report.params[node_id])
-        for node_id, kind in kinds.items()
-        if kind is not None and node_id in report.params
-    }
+    waits: dict[str, int] = {}
+    for node in flow.all_nodes():
+        params = _params(node, report.params)
+        if params is not None:
+            waits[node.id] = max(waits.get(node.id, 0), REGISTRY[node.kind].wait_seconds(params))
     if sum(waits.values()) <= ONE_YEAR_SECONDS:
         return  # even a path through every wait fits
     longest: dict[str, tuple[int, str | None]] = {}
@@ -388,6 +421,8 @@ def _check_wait_budget(
 
 def _check_kinds(slots: Slots, flow: Flow, report: Report) -> None:
     for path, node in slots:
-        params = report.params[node.id]
+        params = _params(node, report.params)
+        if params is None:
+            continue  # unknown kind or params already reported
         for finding in REGISTRY[node.kind].check(node, params, flow):
             report.add(Issue(f"{path}.{finding.path}", finding.message, node.id, finding.severity))

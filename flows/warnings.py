@@ -18,13 +18,16 @@ _CRITERIA_KINDS = frozenset({"branch", "switch", "goal"})
 _SECRETS_ALLOWED = frozenset({"http_request"})
 
 
-def warn(flow: Flow, report: Report) -> None:
+def warn(flow: Flow, report: Report, *, consent: bool = True) -> None:
+    """Template findings of every node; the consent check too when `consent` (it needs a
+    sound graph)."""
     for index, node in enumerate(flow.nodes):
         base = f"$.nodes[{index}].params"
         found = memo.cached("templates", (node.kind, node.params_key), _template_findings, node)
         for path, message, severity in found:
             report.add(Issue(base + path, message, node.id, severity))
-    _consent(flow, report)
+    if consent:
+        _consent(flow, report)
 
 
 def _template_findings(node: Node) -> list[tuple[str, str, str]]:

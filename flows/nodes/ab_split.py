@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from flows.model import Node
 from flows.nodes.base import NodeKind, Output, States
@@ -26,18 +26,22 @@ class Variant(Params):
 
 
 class AbSplitParams(Params):
-    variants: list[Variant] = Field(min_length=2, max_length=10)
+    variants: list[Variant] = Field(
+        min_length=2, max_length=10, description="One output per variant; weights add up to 100."
+    )
 
-    @model_validator(mode="after")
-    def _weights(self) -> AbSplitParams:
-        names = [v.name for v in self.variants]
+    @field_validator("variants")
+    @classmethod
+    def _weights(cls, variants: list[Variant]) -> list[Variant]:
+        # A field validator, so the error points at params.variants.
+        names = [v.name for v in variants]
         dup = next((n for n in names if names.count(n) > 1), None)
         if dup:
             raise ValueError(f"variant name '{dup}' is used twice")
-        total = sum(v.weight for v in self.variants)
+        total = sum(v.weight for v in variants)
         if total != BUCKETS:
             raise ValueError(f"variant weights add up to {total}; they must add up to 100")
-        return self
+        return variants
 
 
 def _offset(node_id: str) -> int:

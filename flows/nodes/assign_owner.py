@@ -24,7 +24,11 @@ class OwnerRule(Params):
 
 
 class AssignOwnerParams(Params):
-    strategy: Literal["round_robin", "rules", "least_loaded"] = "round_robin"
+    strategy: Literal["round_robin", "rules", "least_loaded"] = Field(
+        "round_robin",
+        description="round_robin: take turns in the team; rules: first matching rule; "
+        "least_loaded: the rep with the fewest open contacts.",
+    )
     team_id: str | None = Field(
         None, description="The team to pick from (round_robin, least_loaded, fallback)."
     )

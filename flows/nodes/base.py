@@ -107,6 +107,10 @@ class NodeKind:
         """Longest time a contact can spend in this node (for the one-year limit)."""
         return 0
 
+    def cost_of(self, params: Any) -> Cost:
+        """What one pass costs with these params (most kinds: always `cost`)."""
+        return self.cost
+
     def emit(self, node: Node, params: Any, ctx: EmitContext) -> States:
         raise NotImplementedError
 

@@ -12,11 +12,19 @@ from flows.params import Duration, LongTemplate, Params, Template
 
 
 class CreateTaskParams(Params):
-    title: Template = Field(min_length=1, max_length=300)
-    description: LongTemplate | None = Field(None, max_length=10_000)
-    task_type: Literal["todo", "call", "email", "meeting"] = "todo"
-    priority: Literal["low", "normal", "high"] = "normal"
-    assignee: Assignee = Field(default_factory=Assignee)
+    title: Template = Field(
+        min_length=1, max_length=300, description="What to do; personalisation allowed."
+    )
+    description: LongTemplate | None = Field(
+        None, max_length=10_000, description="Details for the assignee."
+    )
+    task_type: Literal["todo", "call", "email", "meeting"] = Field(
+        "todo", description="A to-do, call, email or meeting."
+    )
+    priority: Literal["low", "normal", "high"] = Field("normal", description="How urgent.")
+    assignee: Assignee = Field(
+        default_factory=Assignee, description="Who gets it: the owner, a user or a team."
+    )
     due_in: Duration = Field(
         default_factory=lambda: Duration(amount=1, unit="days"),
         description="Due this long after the task is created.",

@@ -12,10 +12,14 @@ from flows.timezones import TimeOfDay, TimeZone
 
 
 class DateRelativeParams(Params):
-    record: Literal["contact", "deal"] = "contact"
+    record: Literal["contact", "deal"] = Field(
+        "contact", description="Whose date: the contact's or its deal's."
+    )
     field: DateFieldRef = Field(description="The date field, e.g. renewal_date or deal.close_date.")
     days: int = Field(0, ge=0, le=365, description="How many days.")
-    direction: Literal["before", "after"] = "before"
+    direction: Literal["before", "after"] = Field(
+        "before", description="Start that many days before or after the date."
+    )
     at_time: TimeOfDay = "09:00"
     time_zone: TimeZone = "contact"
     yearly: bool = Field(False, description="Repeat every year (birthdays, anniversaries).")

@@ -18,7 +18,9 @@ _SENSITIVE = re.compile(r"authorization|api[-_]?key|token|secret|password|cookie
 
 
 class HttpRequestParams(Params):
-    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = "POST"
+    method: Literal["GET", "POST", "PUT", "PATCH", "DELETE"] = Field(
+        "POST", description="The HTTP method."
+    )
     url: Url = Field(description="https://… ; the path and query may use {{ }}.")
     headers: dict[str, Template] = Field(
         default_factory=dict,
@@ -31,7 +33,9 @@ class HttpRequestParams(Params):
     expected_status: list[int] = Field(
         default_factory=list, description="Statuses that count as success (empty: any 2xx)."
     )
-    timeout_seconds: int = Field(10, ge=1, le=60)
+    timeout_seconds: int = Field(
+        10, ge=1, le=60, description="Give up on one attempt after this many seconds."
+    )
 
     @model_validator(mode="after")
     def _shape(self) -> HttpRequestParams:

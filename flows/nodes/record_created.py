@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pydantic import Field
+
 from flows.conditions import Criteria
 from flows.nodes.base import TriggerKind
 from flows.nodes.triggers import RECORD, RecordType
@@ -10,7 +12,9 @@ from flows.params import Params
 
 class RecordCreatedParams(Params):
     record: RecordType = RECORD
-    criteria: Criteria | None = None
+    criteria: Criteria | None = Field(
+        None, description="Only records that match these (empty: every new record)."
+    )
 
 
 class RecordCreated(TriggerKind):

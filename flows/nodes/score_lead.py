@@ -31,12 +31,16 @@ class Thresholds(Params):
 
 
 class ScoreLeadParams(Params):
-    rules: list[ScoreRule] = Field(min_length=1, max_length=100)
+    rules: list[ScoreRule] = Field(
+        min_length=1, max_length=100, description="Points for each rule the contact matches."
+    )
     mode: Literal["replace", "add"] = Field(
         "replace",
         description="replace: score = sum of matching rules; add: add to the current score.",
     )
-    thresholds: Thresholds = Field(default_factory=Thresholds)
+    thresholds: Thresholds = Field(
+        default_factory=Thresholds, description="Scores at which a lead becomes warm and hot."
+    )
     stage_for: dict[Temperature, str] = Field(
         default_factory=dict,
         description="Lifecycle stage to set per temperature, e.g. hot → sales_qualified.",

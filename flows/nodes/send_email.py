@@ -21,12 +21,16 @@ class SendEmailParams(Params):
     body: LongTemplate = Field(
         min_length=1, max_length=100_000, description="The message (HTML or text)."
     )
-    body_format: Literal["html", "text"] = "html"
+    body_format: Literal["html", "text"] = Field(
+        "html", description="Whether the body is HTML or plain text."
+    )
     preheader: Template | None = Field(
         None, max_length=300, description="Preview text shown after the subject."
     )
     from_email: EmailAddress = Field(description="Sender address, e.g. Acme <hello@acme.com>.")
-    reply_to: EmailAddress | None = None
+    reply_to: EmailAddress | None = Field(
+        None, description="Where replies go, when not to the sender."
+    )
     fallbacks: dict[str, str] = Field(
         default_factory=dict,
         description="Value used when a field is empty, e.g. contact.first_name → there.",
@@ -36,8 +40,8 @@ class SendEmailParams(Params):
         description="Marketing email needs consent and carries an unsubscribe link; "
         "transactional (receipts, password resets) does not.",
     )
-    track_opens: bool = True
-    track_clicks: bool = True
+    track_opens: bool = Field(True, description="Record when the contact opens the email.")
+    track_clicks: bool = Field(True, description="Record when the contact clicks a link.")
 
 
 class SendEmail(TaskKind):

@@ -14,10 +14,16 @@ class SendNotificationParams(Params):
     to: Literal["owner", "user", "team"] = Field("owner", description="Who is told.")
     user_id: str | None = Field(None, description="When to = user.")
     team_id: str | None = Field(None, description="When to = team.")
-    channel: Literal["email", "webhook"] = "email"
+    channel: Literal["email", "webhook"] = Field(
+        "email", description="How: by email, or by posting to a webhook."
+    )
     webhook_url: Url | None = Field(None, description="When channel = webhook (e.g. a Slack hook).")
-    subject: Template = Field(min_length=1, max_length=300)
-    message: LongTemplate = Field(min_length=1, max_length=20_000)
+    subject: Template = Field(
+        min_length=1, max_length=300, description="Subject or headline; personalisation allowed."
+    )
+    message: LongTemplate = Field(
+        min_length=1, max_length=20_000, description="What they are told; personalisation allowed."
+    )
 
     @model_validator(mode="after")
     def _recipient(self) -> SendNotificationParams:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator
 
 from flows.model import Node
 from flows.nodes.base import DecisionKind, Output
@@ -20,11 +20,15 @@ class Case(Params):
 
 class SwitchParams(Params):
     field: FieldRef = Field(description="The field whose value picks the path.")
-    cases: list[Case] = Field(min_length=1, max_length=20)
+    cases: list[Case] = Field(
+        min_length=1, max_length=20, description="One output per case; the rest go to default."
+    )
 
-    @model_validator(mode="after")
-    def _unique(self) -> SwitchParams:
-        names = [c.name for c in self.cases]
+    @field_validator("cases")
+    @classmethod
+    def _unique(cls, cases: list[Case]) -> list[Case]:
+        # A field validator, so the error points at params.cases.
+        names = [c.name for c in cases]
         for name in names:
             if name == DEFAULT:
                 raise ValueError(
@@ -32,7 +36,7 @@ class SwitchParams(Params):
                 )
             if names.count(name) > 1:
                 raise ValueError(f"case name '{name}' is used twice")
-        return self
+        return cases
 
 
 class Switch(DecisionKind):

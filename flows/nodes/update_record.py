@@ -13,7 +13,9 @@ TAG = Field(pattern=r"^\S.{0,62}$")
 
 
 class UpdateRecordParams(Params):
-    record: Literal["contact", "deal", "company"] = "contact"
+    record: Literal["contact", "deal", "company"] = Field(
+        "contact", description="What to change: the contact, its deal or its company."
+    )
     set: dict[FieldRef, Any] = Field(
         default_factory=dict, description="Fields to set (values may use {{ }})."
     )
@@ -21,8 +23,8 @@ class UpdateRecordParams(Params):
     increment: dict[FieldRef, float] = Field(
         default_factory=dict, description="Numbers to add to (negative subtracts)."
     )
-    add_tags: list[str] = Field(default_factory=list)
-    remove_tags: list[str] = Field(default_factory=list)
+    add_tags: list[str] = Field(default_factory=list, description="Tags to add.")
+    remove_tags: list[str] = Field(default_factory=list, description="Tags to remove.")
     lifecycle_stage: str | None = Field(None, description="Contact only: the new lifecycle stage.")
     lead_status: str | None = Field(None, description="Contact only: the new lead status.")
     deal_stage: str | None = Field(None, description="Deal only: move the deal to this stage.")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, NodeKind, Output, States, task_state
@@ -19,23 +19,29 @@ TIMED_OUT = "timed_out"
 
 class WaitForEventParams(Params):
     event: EventName = Field(description="The event to wait for.")
-    custom_name: str | None = Field(None, pattern=CUSTOM_EVENT_PATTERN)
+    custom_name: str | None = Field(
+        None, pattern=CUSTOM_EVENT_PATTERN, description="For custom events: the event's name."
+    )
     email_node: str | None = Field(
         None, description="For email events: only opens/clicks of the email sent by this node."
     )
     timeout: Duration = Field(description="Give up after this long (then follow 'timed out').")
+
+    @field_validator("timeout")
+    @classmethod
+    def _in_range(cls, value: Duration) -> Duration:
+        # A field validator, so the error points at params.timeout (as wait's does).
+        if value.seconds < 60:
+            raise ValueError("the timeout must be at least 1 minute")
+        if value.seconds > ONE_YEAR_SECONDS:
+            raise ValueError(f"timeout {value} is longer than Step Functions' limit of one year")
+        return value
 
     @model_validator(mode="after")
     def _shape(self) -> WaitForEventParams:
         problem = custom_name_problem(self.event, self.custom_name)
         if problem:
             raise ValueError(problem)
-        if self.timeout.seconds < 60:
-            raise ValueError("the timeout must be at least 1 minute")
-        if self.timeout.seconds > ONE_YEAR_SECONDS:
-            raise ValueError(
-                f"timeout {self.timeout} is longer than Step Functions' limit of one year"
-            )
         if self.email_node and self.event not in ("email_opened", "email_clicked"):
             raise ValueError("'email_node' applies to email_opened and email_clicked only")
         return self

@@ -34,7 +34,9 @@ class WaitUntilParams(Params):
     at: AwareDatetime | None = Field(None, description="A fixed moment, with its UTC offset.")
     field: DateFieldRef | None = Field(None, description="Or a date field, e.g. renewal_date.")
     offset: Duration | None = Field(None, description="Shift from the field's date…")
-    offset_direction: Literal["before", "after"] = "before"
+    offset_direction: Literal["before", "after"] = Field(
+        "before", description="…this long before or after it."
+    )
     window: SendWindow | None = Field(None, description="Then continue only inside this window.")
     preferred_hour: bool = Field(
         False, description="Then continue at the hour the contact usually opens email."
@@ -72,6 +74,10 @@ class WaitUntil(NodeKind):
         # Dates are only known at run time (the resolve_wait handler caps them at the
         # execution's one-year deadline); a send window adds at most a week.
         return 7 * 86400 if params.window or params.preferred_hour else 0
+
+    def cost_of(self, params: WaitUntilParams) -> Cost:
+        # A fixed `at` is a plain Wait state: no Lambda call, no read.
+        return self.cost if params.needs_lookup else Cost()
 
     def handlers(self, params: WaitUntilParams) -> tuple[str, ...]:
         return ("resolve_wait",) if params.needs_lookup else ()
