@@ -46,7 +46,7 @@ def execution_input(
     trigger: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     trigger = trigger or {}
-    size = len(json.dumps(trigger, ensure_ascii=False).encode())
+    size = len(json.dumps(trigger, ensure_ascii=False, separators=(",", ":")).encode())
     if size > MAX_TRIGGER_BYTES:
         raise ContractError(
             f"the trigger data is {size:,} bytes; at most {MAX_TRIGGER_BYTES:,} travel with a "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -44,6 +45,10 @@ class SendNotification(TaskKind):
     Params = SendNotificationParams
     handler = "send_notification"
     cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=1, emails=1)
+
+
+    def cost_of(self, params: SendNotificationParams) -> Cost:
+        return self.cost if params.channel == "email" else replace(self.cost, emails=0)
 
 
 KIND = SendNotification()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 
 from pydantic import Field
 
@@ -29,6 +30,9 @@ class SendSms(TaskKind):
     Params = SendSmsParams
     handler = "send_sms"
     cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=2, sms=1)
+
+    def cost_of(self, params: SendSmsParams) -> Cost:
+        return replace(self.cost, sms=segments(params.message))  # each part is billed
 
     def check(self, node: Node, params: SendSmsParams, flow: Flow) -> Iterator[Finding]:
         count = segments(params.message)
