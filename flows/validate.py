@@ -51,8 +51,9 @@ def _validate(source: Any) -> Report:
 def _envelope(source: Any, report: Report) -> Flow | None:
     """The document as a Flow, or None with the errors reported."""
     if isinstance(source, str | bytes | bytearray):
-        if len(source) > MAX_BYTES:
-            report.add(Issue("$", f"the flow is {len(source):,} bytes; the limit is {MAX_BYTES:,}"))
+        size = len(source.encode()) if isinstance(source, str) else len(source)
+        if size > MAX_BYTES:
+            report.add(Issue("$", f"the flow is {size:,} bytes; the limit is {MAX_BYTES:,}"))
             return None
         try:  # the fast path: pydantic parses and validates in one pass
             return Flow.model_validate_json(source)
@@ -200,6 +201,12 @@ _PARAM_OUTPUTS = frozenset({"switch", "ab_split"})
 _STATIC_OUTPUTS = {
     name: kind.outputs(None) for name, kind in REGISTRY.items() if name not in _PARAM_OUTPUTS
 }
+
+
+# Kinds that hold contacts for a while (they override NodeKind.wait_seconds).
+_WAIT_KINDS = frozenset(
+    name for name, kind in REGISTRY.items() if type(kind).wait_seconds is not NodeKind.wait_seconds
+)
 
 
 def _params(node: Node, params: dict[str, Any]) -> Any:
@@ -394,6 +401,8 @@ def _check_wait_budget(
     """The longest total wait along any path must fit in one execution (one year)."""
     waits: dict[str, int] = {}
     for node in flow.all_nodes():
+        if node.kind not in _WAIT_KINDS:
+            continue
         params = _params(node, report.params)
         if params is not None:
             waits[node.id] = max(waits.get(node.id, 0), REGISTRY[node.kind].wait_seconds(params))
