@@ -38,12 +38,16 @@ def _load(path: str) -> Report:
     return validate(data)
 
 
-def _print_report(path: str, report: Report) -> None:
-    if report.ok:
+def _print_report(path: str, report: Report, strict: bool = False) -> None:
+    if not report.ok:
+        click.secho(f"✗ {path}: {len(report.errors)} error(s)", fg="red", err=True)
+    elif strict and report.warnings:
+        click.secho(
+            f"✗ {path}: {len(report.warnings)} warning(s), refused by --strict", fg="red", err=True
+        )
+    else:
         note = f" ({len(report.warnings)} warning(s))" if report.warnings else ""
         click.secho(f"✓ {path}: valid{note}", fg="green")
-    else:
-        click.secho(f"✗ {path}: {len(report.errors)} error(s)", fg="red", err=True)
     for issue in report.errors:
         click.echo(f"  error   {issue}", err=True)
     for issue in report.warnings:
@@ -74,7 +78,7 @@ def validate_cmd(files: tuple[str, ...], as_json: bool, strict: bool) -> None:
         if as_json:
             results[path] = report.to_dict()
         else:
-            _print_report(path, report)
+            _print_report(path, report, strict)
     if as_json:
         click.echo(json.dumps(results, indent=2, ensure_ascii=False))
     sys.exit(1 if failed else 0)
