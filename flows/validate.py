@@ -57,10 +57,8 @@ def _envelope(source: Any, report: Report) -> Flow | None:
             return None
         try:  # the fast path: pydantic parses and validates in one pass
             return Flow.model_validate_json(source)
-        except ValidationError:
+        except (ValueError, RecursionError):  # ValidationError is a ValueError
             pass  # report from the parsed document below, with the node ids at hand
-        except (ValueError, RecursionError):
-            pass
     doc = _parse(source, report)
     if doc is None:
         return None
@@ -238,18 +236,18 @@ def _check_graph(flow: Flow, slots: Slots, report: Report) -> None:
         tuple((n.id, n.kind, n.params_key if n.kind in _PARAM_OUTPUTS else None) for _, n in slots),
         tuple((e.source, e.to, e.output) for e in flow.edges),
     )
-    issues, adj, order = memo.cached("graph", key, _graph_facts, flow, slots, report.params)
+    issues, adj, walk = memo.cached("graph", key, _graph_facts, flow, slots, report.params)
     for issue in issues:
         report.add(issue)
-    report.adjacency, report.order = adj, order
-    if not any("loops" in i.message for i in issues):
+    report.adjacency, report.order = adj, walk.order
+    if walk.cycle is None:  # the longest wait is only defined on an acyclic flow
         paths = {node.id: path for path, node in reversed(slots)}
-        _check_wait_budget(flow, adj, order, paths, report)
+        _check_wait_budget(flow, adj, walk.order, paths, report)
 
 
 def _graph_facts(
     flow: Flow, slots: Slots, params: dict[str, Any]
-) -> tuple[list[Issue], graph.Adjacency, list[str]]:
+) -> tuple[list[Issue], graph.Adjacency, graph.Walk]:
     scratch = Report(params=params)
     paths = {node.id: path for path, node in reversed(slots)}
     outputs = {node.id: _outputs(node, scratch, path == "$.trigger") for path, node in slots}
@@ -281,7 +279,7 @@ def _graph_facts(
                         node.id,
                     )
                 )
-    return scratch.errors, adj, walk.order
+    return scratch.errors, adj, walk
 
 
 def _check_unique_ids(slots: Slots, report: Report) -> None:

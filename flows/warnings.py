@@ -83,7 +83,7 @@ def _consent(flow: Flow, report: Report) -> None:
         n.id
         for n in flow.all_nodes()
         if (n.kind in _CRITERIA_KINDS or n is flow.trigger)
-        and any(field in str(n.params) for field in CONSENT_FIELDS)
+        and any(field in n.params_key for field in CONSENT_FIELDS)
     }
     # covered: some step before it (or the node itself) checks consent. One pass in order.
     covered = set(checks)
