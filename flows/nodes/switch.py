@@ -36,6 +36,16 @@ class SwitchParams(Params):
                 )
             if names.count(name) > 1:
                 raise ValueError(f"case name '{name}' is used twice")
+        owner: dict[str, str] = {}
+        for case in cases:  # the first matching case wins: a later one could never get it
+            for value in case.values:
+                key = str(value)
+                if key in owner:
+                    raise ValueError(
+                        f"value {value!r} is in both '{owner[key]}' and '{case.name}'; "
+                        f"contacts with it always go to '{owner[key]}'"
+                    )
+                owner[key] = case.name
         return cases
 
 

@@ -378,6 +378,14 @@ def test_switch_case_names_are_unique(flow, node, edge, errors):
     ]
 
 
+def test_a_switch_value_belongs_to_one_case(flow, node, edge, errors):
+    cases = [{"name": "eu", "values": ["DE", "FR"]}, {"name": "france", "values": ["FR"]}]
+    assert errors(_switch(flow, node, edge, cases)) == [
+        "$.nodes[0].params.cases [node route]: value 'FR' is in both 'eu' and 'france'; "
+        "contacts with it always go to 'eu'"
+    ]
+
+
 # --- emails ----------------------------------------------------------------------------
 
 
