@@ -1,0 +1,21 @@
+"""The Chalice app: Lambda registrations only; the logic lives in functions/steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Chalice
+
+from functions import steps
+
+app = Chalice(app_name="crmflow")
+
+
+@app.lambda_function(name="evaluate")
+def evaluate(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("evaluate", event)
+
+
+@app.lambda_function(name="update_record")
+def update_record(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("update_record", event)

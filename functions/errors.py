@@ -1,0 +1,49 @@
+"""Named errors of the functions package.
+
+Each class's `__name__` is the error name Step Functions sees (the Lambda runtime reports
+`type(exc).__name__` as `errorType`), so a flow can Retry or Catch `Crm.ContactNotFound`.
+"""
+
+from __future__ import annotations
+
+
+def _named(name: str, doc: str, base: type[Exception] = Exception) -> type[Exception]:
+    return type(name, (base,), {"__doc__": doc, "__module__": __name__})
+
+
+class CrmError(Exception):
+    """Base of every error raised by the CRM store and the step handlers."""
+
+
+# ASL error names contain dots, which class statements cannot: build them by name.
+Transient = _named("Crm.Transient", "A temporary failure: Step Functions retries it.", CrmError)
+ContactNotFound = _named("Crm.ContactNotFound", "No contact has this id or email.", CrmError)
+RecordNotFound = _named(
+    "Crm.RecordNotFound", "No deal, company, task or user has this id.", CrmError
+)
+DuplicateEmail = _named("Crm.DuplicateEmail", "Another contact already has this email.", CrmError)
+InvalidParams = _named(
+    "Crm.InvalidParams", "A step's payload does not match its node kind.", CrmError
+)
+InvalidRecord = _named(
+    "Crm.InvalidRecord", "A record's fields break a rule (bad email, phone…).", CrmError
+)
+Suppressed = _named("Crm.Suppressed", "The address is unsubscribed or bounced.", CrmError)
+ConflictRetriesExhausted = _named(
+    "Crm.Conflict", "Concurrent writers kept changing the record; gave up after retries.", Transient
+)
+NoPhone = _named("Crm.NoPhone", "The contact has no valid phone number for SMS.", CrmError)
+TemplateError = _named(
+    "Crm.TemplateError", "A personalisation template failed to render.", CrmError
+)
+FlowNotFound = _named("Crm.FlowNotFound", "No published flow has this id.", CrmError)
+NoAssignee = _named("Crm.NoAssignee", "No user could be picked (empty team, no owner).", CrmError)
+HttpTimeout = _named("Http.Timeout", "The remote system did not answer in time.", Transient)
+HttpRetryable = _named("Http.Retryable", "The remote system answered 5xx or 429.", Transient)
+HttpBadStatus = _named(
+    "Http.BadStatus", "The remote system answered an unexpected status.", CrmError
+)
+HttpRefused = _named(
+    "Http.Refused", "The URL points at a private, loopback or link-local address.", CrmError
+)
+MissingSecret = _named("Crm.MissingSecret", "A secret named by a step is not configured.", CrmError)

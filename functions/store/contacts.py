@@ -1,0 +1,215 @@
+"""Contacts: create with a unique email, read, update without lost updates, search by the
+access patterns in functions/store/models.py, and the activity timeline."""
+
+from __future__ import annotations
+
+import functools
+import random
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import PutError, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from functions.errors import ConflictRetriesExhausted, ContactNotFound, DuplicateEmail
+from functions.store import normalize
+from functions.store.ids import new_id
+from functions.store.models import (
+    LAST_CONTACT_SHARDS,
+    Activity,
+    Contact,
+    ContactIndex,
+    EmailClaim,
+)
+
+UPDATE_RETRIES = 12
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def shard_of(contact_id: str) -> int:
+    return zlib.crc32(contact_id.encode()) % LAST_CONTACT_SHARDS
+
+
+def build_contact(fields: dict[str, Any], contact_id: str | None = None) -> Contact:
+    """A new, unsaved Contact from normalised fields (see functions.store.importer)."""
+    at = now()
+    contact_id = contact_id or new_id("c")
+    contact = Contact(
+        contact_id,
+        created_at=at,
+        updated_at=at,
+        last_touch_at=at,
+        contact_shard=shard_of(contact_id),
+    )
+    for name, value in fields.items():
+        setattr(contact, name, value)
+    contact.email = normalize.email(fields.get("email"))
+    contact.tags = _tags(contact.tags)
+    # Fields may carry created_at / last_contacted_at (imports): the index key follows them.
+    contact.last_touch_at = contact.last_contacted_at or contact.created_at
+    return contact
+
+
+def create_contact(fields: dict[str, Any]) -> Contact:
+    """Save a new contact; DuplicateEmail if another contact has its email."""
+    contact = build_contact(fields)
+    claim = EmailClaim(contact.email, contact_id=contact.contact_id)
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(claim, condition=EmailClaim.email.does_not_exist())
+            tx.save(contact, condition=Contact.contact_id.does_not_exist())
+    except TransactWriteError as exc:
+        if _cancelled_by_condition(exc):
+            raise DuplicateEmail(f"a contact with email {contact.email} already exists") from None
+        raise
+    _sync_index(contact.contact_id, set(), set(), contact.tags, contact.products)
+    return contact
+
+
+def get_contact(contact_id: str) -> Contact:
+    try:
+        return Contact.get(contact_id, consistent_read=True)
+    except Contact.DoesNotExist:
+        raise ContactNotFound(f"no contact has id '{contact_id}'") from None
+
+
+def find_by_email(address: str) -> Contact | None:
+    try:
+        claim = EmailClaim.get(normalize.email(address), consistent_read=True)
+    except EmailClaim.DoesNotExist:
+        return None
+    return get_contact(claim.contact_id)
+
+
+def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contact:
+    """Apply `change` to a fresh read and save it if nobody saved in between; otherwise
+    read again and re-apply (optimistic locking on `version`). Concurrent writers both land."""
+    for attempt in range(UPDATE_RETRIES):
+        contact = get_contact(contact_id)
+        old_email = contact.email
+        old_tags, old_products = set(contact.tags or ()), set(contact.products or ())
+        change(contact)
+        contact.email = normalize.email(contact.email)
+        contact.tags = _tags(contact.tags)
+        contact.updated_at = now()
+        contact.last_touch_at = contact.last_contacted_at or contact.created_at
+        try:
+            if contact.email != old_email:
+                _move_email(contact, old_email)
+            else:
+                contact.save()
+        except (PutError, TransactWriteError) as exc:
+            if _cancelled_by_condition(exc) and contact.email != old_email and _claimed(contact):
+                raise DuplicateEmail(
+                    f"a contact with email {contact.email} already exists"
+                ) from None
+            if not _cancelled_by_condition(exc):
+                raise
+            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jittered back-off
+            continue
+        _sync_index(contact_id, old_tags, old_products, contact.tags, contact.products)
+        return contact
+    raise ConflictRetriesExhausted(f"contact '{contact_id}' kept changing; try again")
+
+
+def contacts_by_owner(owner_id: str, limit: int = 50) -> Iterator[Contact]:
+    return Contact.by_owner.query(owner_id, scan_index_forward=False, limit=limit)
+
+
+def contacts_by_stage(stage: str, limit: int = 50) -> Iterator[Contact]:
+    return Contact.by_stage.query(stage, scan_index_forward=False, limit=limit)
+
+
+def contact_ids_by_tag(tag: str) -> Iterator[str]:
+    return (row.contact_id for row in ContactIndex.query(f"tag#{normalize.tag(tag)}"))
+
+
+def contact_ids_by_product(product: str) -> Iterator[str]:
+    return (row.contact_id for row in ContactIndex.query(f"product#{product}"))
+
+
+def contact_ids_not_contacted_since(days: int) -> Iterator[str]:
+    """Contacts whose last contact (or creation, if never contacted) is over `days` ago."""
+    cutoff = now() - timedelta(days=days)
+    for shard in range(LAST_CONTACT_SHARDS):
+        for row in Contact.by_last_touch.query(shard, Contact.last_touch_at < cutoff):
+            yield row.contact_id
+
+
+def add_activity(contact_id: str, kind: str, data: dict[str, Any] | None = None) -> Activity:
+    at = now()
+    item = Activity(
+        contact_id, f"{at.isoformat()}#{new_id('a')}", kind=kind, at=at, data=data or {}
+    )
+    item.save()
+    return item
+
+
+def timeline(
+    contact_id: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> tuple[list[Activity], dict[str, Any] | None]:
+    """A page of the contact's timeline, newest first, and the cursor of the next page."""
+    result = Activity.query(
+        contact_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
+    items = list(result)
+    return items, result.last_evaluated_key
+
+
+# --- helpers ---------------------------------------------------------------------------
+
+
+@functools.cache
+def _connection() -> Connection:
+    # The models' own region (fixed at import), and one client for all transactions.
+    return Connection(region=Contact.Meta.region)
+
+
+def _tags(tags: set | None) -> set[str]:
+    # Stored as the index keys them, so contact_ids_by_tag("VIP") finds a contact tagged "vip".
+    return {t for t in (normalize.tag(x) for x in tags or ()) if t}
+
+
+def _cancelled_by_condition(exc: Exception) -> bool:
+    code = getattr(exc, "cause_response_code", None)
+    reasons = getattr(exc, "cancellation_reasons", None) or []
+    return code == "ConditionalCheckFailedException" or any(
+        r is not None and r.code == "ConditionalCheckFailed" for r in reasons
+    )
+
+
+def _claimed(contact: Contact) -> bool:
+    try:
+        return EmailClaim.get(contact.email).contact_id != contact.contact_id
+    except EmailClaim.DoesNotExist:
+        return False
+
+
+def _move_email(contact: Contact, old_email: str) -> None:
+    """Change a contact's email: claim the new address, release the old, in one transaction."""
+    with TransactWrite(connection=_connection()) as tx:
+        tx.save(
+            EmailClaim(contact.email, contact_id=contact.contact_id),
+            condition=EmailClaim.email.does_not_exist(),
+        )
+        tx.delete(EmailClaim(old_email), condition=EmailClaim.contact_id == contact.contact_id)
+        tx.save(contact)
+
+
+def _sync_index(
+    contact_id: str, old_tags: set, old_products: set, tags: set | None, products: set | None
+) -> None:
+    wanted = {f"tag#{t}" for t in tags or ()} | {f"product#{p}" for p in products or ()}
+    had = {f"tag#{t}" for t in old_tags} | {f"product#{p}" for p in old_products}
+    with ContactIndex.batch_write() as batch:
+        for key in wanted - had:
+            batch.save(ContactIndex(key, contact_id))
+        for key in had - wanted:
+            batch.delete(ContactIndex(key, contact_id))

@@ -1,0 +1,24 @@
+"""Table names and creation. Names carry a prefix (stage) from CRMFLOW_TABLE_PREFIX, so
+tests, local runs and AWS stages never share a table."""
+
+from __future__ import annotations
+
+import os
+
+
+def table_name(suffix: str) -> str:
+    return f"{os.environ.get('CRMFLOW_TABLE_PREFIX', 'crmflow')}-{suffix}"
+
+
+def region() -> str:
+    return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+
+
+def create_all(wait: bool = True) -> None:
+    """Create every CRM table that does not exist yet (local stack and tests; on AWS the
+    CloudFormation template creates them)."""
+    from functions.store.models import ALL_MODELS
+
+    for model in ALL_MODELS:
+        if not model.exists():
+            model.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
