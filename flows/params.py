@@ -7,8 +7,6 @@ import re
 from functools import lru_cache
 from typing import Annotated, Literal
 
-from aws_cron_expression_validator.validator import AWSCronExpressionValidator
-from email_validator import EmailNotValidError, validate_email
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from flows import fields
@@ -20,7 +18,8 @@ ONE_YEAR_SECONDS = 365 * 24 * 3600  # Step Functions' longest execution
 class Params(BaseModel):
     """Base of every node kind's params: unknown keys are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # defer_build: validators are built on first use, not at import (Lambda cold starts).
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, defer_build=True)
 
 
 def _field_ref(value: str) -> str:
@@ -51,6 +50,8 @@ def _email(value: str) -> str:
     address = (match.group(1) or match.group(2)) if match else value
     if "{{" in address:
         return value  # personalised (e.g. the owner's address), checked when sent
+    from email_validator import EmailNotValidError, validate_email  # slow import: on use
+
     try:
         validate_email(address, check_deliverability=False)
     except EmailNotValidError as exc:
@@ -94,6 +95,8 @@ def _schedule(value: str) -> str:
             f"'{value}' is not a schedule: use cron(min hour day month weekday year), "
             "e.g. cron(0 9 ? * MON *), or rate(N unit), e.g. rate(1 day)"
         )
+    from aws_cron_expression_validator.validator import AWSCronExpressionValidator
+
     try:
         AWSCronExpressionValidator.validate(cron.group(1))
     except ValueError as exc:

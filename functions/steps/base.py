@@ -13,8 +13,9 @@ from typing import Any
 from pydantic import ValidationError
 from pynamodb.exceptions import PutError, UpdateError
 
+from flows.errors import UnknownNodeKind
 from flows.issues import issues_from
-from flows.nodes import REGISTRY
+from flows.nodes import load_kind
 from functions.errors import InvalidParams, Transient
 from functions.store.models import SideEffect
 
@@ -54,7 +55,10 @@ def parse(event: Any, kind: str) -> Step:
     missing = [k for k in ("node", "enrollment", "execution", "state") if k not in event]
     if missing:
         raise InvalidParams(f"the {kind} payload lacks {', '.join(missing)}")
-    node_kind = REGISTRY.get(event.get("kind", kind))
+    try:
+        node_kind = load_kind(event.get("kind", kind))
+    except UnknownNodeKind:
+        node_kind = None  # finish and the other internal steps have no node kind
     params: Any = event.get("params", {})
     if node_kind is not None:
         try:
