@@ -95,6 +95,8 @@ def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contac
         contact = get_contact(contact_id)
         old_email = contact.email
         old_tags, old_products = set(contact.tags or ()), set(contact.products or ())
+        # DynamoDB stores no empty set, so a tagless contact reads back None: hand out sets.
+        contact.tags, contact.products = set(old_tags), set(old_products)
         change(contact)
         contact.email = normalize.email(contact.email)
         contact.tags = _tags(contact.tags)

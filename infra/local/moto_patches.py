@@ -94,7 +94,9 @@ RETRY_TIME = PatchTarget(
     "time",
     None,
 )
+DYNAMODB_ACTION = PatchTarget("moto.dynamodb.responses", "DynamoHandler", "call_action", ("self",))
 PATCH_TARGETS: tuple[PatchTarget, ...] = (
+    DYNAMODB_ACTION,
     LAMBDA_INVOKE,
     WAIT_INTERVAL,
     TASK_TOKEN_WAIT,
@@ -215,6 +217,7 @@ def _replacements() -> dict[PatchTarget, Any]:
         TASK_TOKEN_WAIT: _scaled_eval_wait_for_task_token,
         HEARTBEAT_INIT: _scaled_heartbeat_init,
         RETRY_TIME: _ScaledSleepTime(),
+        DYNAMODB_ACTION: _atomic_call_action,
     }
 
 
@@ -381,6 +384,21 @@ def _resource_not_found(requested: str, region: str) -> ClientError:
         },
         "Invoke",
     )
+
+
+# --- DynamoDB atomicity ------------------------------------------------------------------
+
+_DYNAMODB_LOCK = threading.RLock()
+
+
+def _atomic_call_action(self: Any) -> Any:
+    # Wraps DynamoHandler.call_action in moto/dynamodb/responses.py, where every DynamoDB
+    # request runs, in-process and in server mode alike. moto's DynamoDB checks a
+    # ConditionExpression and then writes with no lock, so two threads can both pass
+    # `version = 7` and one update is lost (measured: 199 of 200 increments). Real DynamoDB
+    # applies each request atomically; running DynamoDB requests one at a time restores that.
+    with _DYNAMODB_LOCK:
+        return _originals[DYNAMODB_ACTION](self)
 
 
 # --- time scaling ------------------------------------------------------------------------

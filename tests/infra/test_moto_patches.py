@@ -356,3 +356,4 @@ def test_retry_with_full_jitter_and_max_delay_retries_until_success(sfn) -> None
 
 def test_registry_is_empty_after_each_run(sfn) -> None:
     assert moto_patches.registered() == []
+
