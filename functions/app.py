@@ -19,3 +19,23 @@ def evaluate(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="update_record")
 def update_record(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return steps.run("update_record", event)
+
+
+@app.lambda_function(name="create_record")
+def create_record(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("create_record", event)
+
+
+@app.lambda_function(name="create_task")
+def create_task(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("create_task", event)
+
+
+@app.lambda_function(name="assign_owner")
+def assign_owner(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("assign_owner", event)
+
+
+@app.lambda_function(name="score_lead")
+def score_lead(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("score_lead", event)

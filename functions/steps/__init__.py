@@ -5,12 +5,23 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from functions.steps import evaluate, update_record
+from functions.steps import (
+    assign_owner,
+    create_record,
+    create_task,
+    evaluate,
+    score_lead,
+    update_record,
+)
 from functions.steps.base import Step, parse
 
 HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "evaluate": evaluate.handle,
     "update_record": update_record.handle,
+    "create_record": create_record.handle,
+    "create_task": create_task.handle,
+    "assign_owner": assign_owner.handle,
+    "score_lead": score_lead.handle,
 }
 
 
