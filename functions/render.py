@@ -12,8 +12,17 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from functions.errors import TemplateError as CrmTemplateError
 from functions.store.models import Contact
 
-_ENV = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=False)
-_HTML_ENV = ImmutableSandboxedEnvironment(undefined=ChainableUndefined, autoescape=True)
+
+def _blank_none(value: Any) -> Any:
+    return "" if value is None else value  # an empty field prints nothing, not "None"
+
+
+_ENV = ImmutableSandboxedEnvironment(
+    undefined=ChainableUndefined, autoescape=False, finalize=_blank_none
+)
+_HTML_ENV = ImmutableSandboxedEnvironment(
+    undefined=ChainableUndefined, autoescape=True, finalize=_blank_none
+)
 
 
 @lru_cache(maxsize=2048)

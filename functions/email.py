@@ -1,0 +1,283 @@
+"""Outgoing email: signed unsubscribe and open-tracking links, MIME building (UTF-8, real
+headers such as List-Unsubscribe), right-to-left detection, and the shared SES client.
+
+Tokens are `<value>.<signature>`, both base64url: the value is readable (a contact id is
+no secret), the HMAC-SHA256 signature (key CRMFLOW_UNSUBSCRIBE_SECRET, salted with the
+token's purpose so an open-pixel token cannot unsubscribe anyone) makes it unforgeable.
+The API verifies them with `verify`.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import hashlib
+import hmac
+import html
+import os
+import re
+import threading
+import unicodedata
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import formatdate, getaddresses, make_msgid, parseaddr
+from typing import Any
+
+from functions.errors import MissingSecret, Transient
+from functions.render import contact_view
+from functions.store.tables import region
+
+PUBLIC_URL_ENV = "CRMFLOW_PUBLIC_URL"
+SECRET_ENV = "CRMFLOW_UNSUBSCRIBE_SECRET"
+CONFIGURATION_SET_ENV = "CRMFLOW_SES_CONFIGURATION_SET"
+UNSUBSCRIBE = "unsubscribe"
+OPEN = "open"
+RTL_LOCALES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "ckb", "dv"})
+MAX_RECIPIENTS = 50  # SES's limit per message
+# 7-bit clean on the wire: non-ASCII bodies go base64 or quoted-printable, never raw 8bit
+# (which not every hop carries, and which parsers read back as \uXXXX escapes).
+_POLICY = SMTP.clone(cte_type="7bit")
+
+
+# --- signed links ------------------------------------------------------------------------
+
+
+def sign(purpose: str, value: str) -> str:
+    """A URL-safe token carrying `value`, signed for `purpose`."""
+    return f"{_b64(value.encode())}.{_b64(_mac(purpose, value))}"
+
+
+def verify(purpose: str, token: str) -> str | None:
+    """The value a token signed for `purpose` carries; None if it is forged or malformed."""
+    head, _, signature = (token or "").partition(".")
+    try:
+        value = _unb64(head).decode()
+        given = _unb64(signature)
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        return None
+    return value if value and hmac.compare_digest(given, _mac(purpose, value)) else None
+
+
+def unsubscribe_url(contact_id: str) -> str:
+    """One-click unsubscribe: GET shows a confirmation, POST (RFC 8058) unsubscribes."""
+    return f"{public_url()}/u/{sign(UNSUBSCRIBE, contact_id)}"
+
+
+def open_pixel_url(contact_id: str, enrollment_id: str, node: str) -> str:
+    return f"{public_url()}/t/o/{sign(OPEN, f'{contact_id}|{enrollment_id}|{node}')}"
+
+
+def public_url() -> str:
+    url = os.environ.get(PUBLIC_URL_ENV, "").rstrip("/")
+    if not url:
+        raise MissingSecret(f"{PUBLIC_URL_ENV} is not configured (the API's public base URL)")
+    return url
+
+
+def _mac(purpose: str, value: str) -> bytes:
+    key = os.environ.get(SECRET_ENV)
+    if not key:
+        raise MissingSecret(f"{SECRET_ENV} is not configured")
+    return hmac.new(key.encode(), f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+# --- rendering ----------------------------------------------------------------------------
+
+
+def view_of(contact: Any) -> dict[str, Any]:
+    """contact_view with empty fields as "", so a template prints nothing (not "None")
+    for them; fallbacks still fill them, `{% if contact.city %}` still tests false."""
+    return {k: "" if v is None else v for k, v in contact_view(contact).items()}
+
+
+# --- direction ---------------------------------------------------------------------------
+
+
+def is_rtl(text: str, locale: str | None = None) -> bool:
+    """Right-to-left when the locale's language is written so, or most letters are."""
+    language = re.split(r"[-_]", (locale or "").strip().lower(), maxsplit=1)[0]
+    if language in RTL_LOCALES:
+        return True
+    rtl = ltr = 0
+    for char in _TAG.sub(" ", text):
+        kind = unicodedata.bidirectional(char)
+        if kind in ("R", "AL"):
+            rtl += 1
+        elif kind == "L":
+            ltr += 1
+    return rtl > ltr
+
+
+# --- MIME --------------------------------------------------------------------------------
+
+_TAG = re.compile(r"<[^>]*>")
+_BODY_OPEN = re.compile(r"<body\b[^>]*>", re.IGNORECASE)
+_BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
+
+
+def html_document(
+    body: str,
+    *,
+    rtl: bool,
+    preheader: str = "",
+    unsubscribe: str | None = None,
+    pixel: str | None = None,
+    footer_text: str = "Unsubscribe",
+) -> str:
+    """The rendered (already escaped) body with preheader, direction, footer and pixel.
+
+    A body that is a whole document keeps its own <html>/<head>; the additions go inside
+    its <body>. Anything else is wrapped in a minimal UTF-8 document.
+    """
+    direction = "rtl" if rtl else "ltr"
+    top = (
+        f'<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{preheader}</div>'
+        if preheader
+        else ""
+    )
+    bottom = ""
+    if unsubscribe:
+        bottom += (
+            f'<p dir="{direction}" style="font-size:12px;color:#666">'
+            f'<a href="{html.escape(unsubscribe)}">{html.escape(footer_text)}</a></p>'
+        )
+    if pixel:
+        bottom += (
+            f'<img src="{html.escape(pixel)}" width="1" height="1" alt="" style="display:none">'
+        )
+    opened, closed = _BODY_OPEN.search(body), _BODY_CLOSE.search(body)
+    if opened and closed and opened.end() <= closed.start():
+        inner = body[opened.end() : closed.start()]
+        return (
+            body[: opened.end()]
+            + f'{top}<div dir="{direction}">{inner}</div>{bottom}'
+            + body[closed.start() :]
+        )
+    return (
+        f'<!DOCTYPE html><html dir="{direction}"><head><meta charset="utf-8"></head>'
+        f'<body>{top}<div dir="{direction}">{body}</div>{bottom}</body></html>'
+    )
+
+
+def text_of(markup: str) -> str:
+    """A plain-text alternative of an HTML body (the multipart text/plain part)."""
+    text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", "", markup)
+    text = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr)\s*>", "\n", text)
+    text = html.unescape(_TAG.sub("", text))
+    lines = (" ".join(line.split()) for line in text.splitlines())
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+
+
+def build_message(
+    *,
+    sender: str,
+    to: list[str],
+    subject: str,
+    text: str,
+    html_body: str | None = None,
+    reply_to: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> bytes:
+    """A UTF-8 MIME message (multipart/alternative when there is HTML), CRLF line ends."""
+    message = EmailMessage(policy=_POLICY)
+    message["From"] = sender
+    message["To"] = ", ".join(to)
+    if reply_to:
+        message["Reply-To"] = reply_to
+    message["Subject"] = one_line(subject)
+    message["Date"] = formatdate(localtime=False)
+    message["Message-ID"] = make_msgid(domain=address_of(sender).rpartition("@")[2] or None)
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(text, charset="utf-8")
+    if html_body is not None:
+        message.add_alternative(html_body, subtype="html", charset="utf-8")
+    return message.as_bytes()
+
+
+def one_line(text: str) -> str:
+    """Header text: newlines from a template or a contact's data would break the header."""
+    return " ".join(text.split())
+
+
+def address_of(mailbox: str) -> str:
+    """The bare address of `Name <addr@x>` (SES's FromEmailAddress: no encoding issues)."""
+    return parseaddr(mailbox)[1] or mailbox.strip()
+
+
+def addresses(*mailboxes: str) -> list[str]:
+    return [addr for _, addr in getaddresses(list(mailboxes)) if addr]
+
+
+# --- SES ---------------------------------------------------------------------------------
+
+
+_CLIENT_LOCK = threading.Lock()
+
+
+@functools.cache
+def _client(service: str, region_name: str) -> Any:
+    import boto3  # on first send, not at import: the Lambda entry module stays light
+
+    with _CLIENT_LOCK:  # boto3's default session is not safe to build from two threads
+        return boto3.client(service, region_name=region_name)
+
+
+def client(service: str) -> Any:
+    """A boto3 client per service and region, created on first use and reused."""
+    return _client(service, region())
+
+
+def send_raw(sender: str, raw: bytes) -> str:
+    """Send a built message through SES v2; its message id. Recipients come from the
+    message's To/Cc headers: a Destination as well would list them twice (moto counts
+    both)."""
+    request: dict[str, Any] = {
+        "FromEmailAddress": address_of(sender),
+        "Content": {"Raw": {"Data": raw}},
+    }
+    configuration_set = os.environ.get(CONFIGURATION_SET_ENV)
+    if configuration_set:
+        request["ConfigurationSetName"] = configuration_set
+    return call(client("sesv2").send_email, **request)["MessageId"]
+
+
+# Throttling and outages pass: the flow's Retry on Crm.Transient waits them out. Anything
+# else (an unverified sender, a rejected message) stays a ClientError, which Catch sees.
+_TRANSIENT_CODES = frozenset(
+    {
+        "Throttling",
+        "ThrottlingException",
+        "TooManyRequestsException",
+        "ServiceUnavailable",
+        "InternalFailure",
+        "InternalError",
+        "KMSThrottlingException",
+    }
+)
+
+
+def call(operation: Any, **request: Any) -> Any:
+    """An AWS call whose throttling and server errors become Crm.Transient."""
+    from botocore.exceptions import ClientError, ConnectionError
+
+    try:
+        return operation(**request)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code", "")
+        if code in _TRANSIENT_CODES:
+            raise Transient(f"{operation.__name__}: {code}") from None
+        raise
+    except ConnectionError as exc:
+        raise Transient(f"{operation.__name__}: {exc}") from None

@@ -1,0 +1,171 @@
+"""send_email: a personalised email to the contact through SES, once per execution step.
+
+Suppressed and unsubscribed contacts are skipped, not failed: the skip goes on the
+timeline and the flow carries on. Marketing email carries a signed unsubscribe link and
+the one-click List-Unsubscribe headers (RFC 8058) that Gmail and Yahoo require of bulk
+senders.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from functions import email as mail
+from functions.errors import TemplateError
+from functions.render import render
+from functions.steps.base import Step, once
+from functions.store.contacts import add_activity, get_contact, now, update_contact
+from functions.store.models import Contact, Suppression, User
+
+log = logging.getLogger(__name__)
+
+# Addresses that must not get even a receipt: mail to them bounces or is reported.
+UNDELIVERABLE = frozenset({"bounced", "complained"})
+UNSUBSCRIBE_TEXT = {"fa": "لغو اشتراک", "ar": "إلغاء الاشتراك", "en": "Unsubscribe"}
+
+
+def handle(step: Step) -> dict[str, Any]:
+    return once(step, lambda: _send(step))
+
+
+def _send(step: Step) -> dict[str, Any]:
+    params = step.params
+    contact = get_contact(step.contact_id)
+    reason = skip_reason(contact, params.purpose)
+    if reason:
+        add_activity(contact.contact_id, "email_skipped", {**_about(step), "reason": reason})
+        return {"sent": False, "skipped": reason}
+
+    marketing = params.purpose == "marketing"
+    unsubscribe = mail.unsubscribe_url(contact.contact_id) if marketing else None
+    context = _context(step, contact, unsubscribe)
+    fallbacks = params.fallbacks
+    subject = mail.one_line(render(params.subject, context, fallbacks=fallbacks))
+    if not subject:
+        raise TemplateError("the subject rendered empty; give its fields a fallback")
+    sender = render(params.from_email, context, fallbacks=fallbacks)
+    reply_to = render(params.reply_to, context, fallbacks=fallbacks) if params.reply_to else None
+    is_html = params.body_format == "html"
+    body = render(params.body, context, fallbacks=fallbacks, html=is_html)
+    if not body.strip():
+        raise TemplateError("the body rendered empty; give its fields a fallback")
+    preheader = (
+        render(params.preheader, context, fallbacks=fallbacks, html=is_html)
+        if params.preheader
+        else ""
+    )
+    rtl = mail.is_rtl(f"{subject} {body}", contact.locale)
+    link = unsubscribe if unsubscribe and unsubscribe not in body else None  # not twice
+
+    headers: dict[str, str] = {}
+    if unsubscribe:
+        headers["List-Unsubscribe"] = f"<{unsubscribe}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    if is_html:
+        pixel = (
+            mail.open_pixel_url(contact.contact_id, step.enrollment.get("id", ""), step.node)
+            if params.track_opens
+            else None
+        )
+        document = mail.html_document(
+            body,
+            rtl=rtl,
+            preheader=preheader,
+            unsubscribe=link,
+            pixel=pixel,
+            footer_text=_unsubscribe_text(contact.locale),
+        )
+        text = mail.text_of(document)
+    else:
+        document = None
+        text = body + (f"\n\n--\n{_unsubscribe_text(contact.locale)}: {link}" if link else "")
+    raw = mail.build_message(
+        sender=sender,
+        to=[contact.email],
+        subject=subject,
+        text=text,
+        html_body=document,
+        reply_to=reply_to,
+        headers=headers,
+    )
+    message_id = mail.send_raw(sender, raw)
+    _record(step, contact, message_id, subject)
+    return {"sent": True, "message_id": message_id}
+
+
+def skip_reason(contact: Contact, purpose: str) -> str | None:
+    """Why this contact must not get this email, or None. Transactional email ignores
+    unsubscribes (a receipt is still owed) but never goes to bounced or complaining
+    addresses."""
+    try:
+        suppressed: str | None = Suppression.get(contact.email, consistent_read=True).reason
+    except Suppression.DoesNotExist:
+        suppressed = None
+    status = contact.subscription_status
+    for reason in (suppressed, status):
+        if reason in UNDELIVERABLE:
+            return reason
+    if purpose == "marketing" and "unsubscribed" in (suppressed, status):
+        return "unsubscribed"
+    return None
+
+
+def _context(step: Step, contact: Contact, unsubscribe: str | None) -> dict[str, Any]:
+    params = step.params
+    sources = (params.subject, params.body, params.preheader or "", params.from_email)
+    return {
+        "contact": mail.view_of(contact),
+        "trigger": step.trigger,
+        "owner": _owner(contact) if any("owner" in s for s in sources) else {},
+        "flow": {
+            "id": step.enrollment.get("flow_id"),
+            "version": step.enrollment.get("flow_version"),
+        },
+        "unsubscribe_url": unsubscribe or "",
+    }
+
+
+def _owner(contact: Contact) -> dict[str, Any]:
+    if not contact.owner_id:
+        return {}
+    try:
+        user = User.get(contact.owner_id)
+    except User.DoesNotExist:
+        return {}
+    return {"user_id": user.user_id, "name": user.name, "email": user.email}
+
+
+def _unsubscribe_text(locale: str | None) -> str:
+    language = (locale or "en").replace("_", "-").split("-")[0].lower()
+    return UNSUBSCRIBE_TEXT.get(language, UNSUBSCRIBE_TEXT["en"])
+
+
+def _about(step: Step) -> dict[str, Any]:
+    return {
+        "node": step.node,
+        "enrollment_id": step.enrollment.get("id"),
+        "flow_id": step.enrollment.get("flow_id"),
+        "purpose": step.params.purpose,
+    }
+
+
+def _record(step: Step, contact: Contact, message_id: str, subject: str) -> None:
+    """Timeline and counters. The email has left: a failure here is logged, not raised,
+    since raising would make the retry send it a second time."""
+    try:
+        add_activity(
+            contact.contact_id,
+            "email_sent",
+            {**_about(step), "message_id": message_id, "subject": subject},
+        )
+
+        def touch(fresh: Contact) -> None:
+            fresh.last_contacted_at = now()
+            custom = dict(fresh.custom or {})
+            custom["emails_sent"] = int(custom.get("emails_sent") or 0) + 1
+            fresh.custom = custom
+
+        update_contact(contact.contact_id, touch)
+    except Exception:
+        log.exception("email %s sent to %s but not recorded", message_id, contact.contact_id)
