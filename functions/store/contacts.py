@@ -26,7 +26,8 @@ from functions.store.models import (
     EmailClaim,
 )
 
-UPDATE_RETRIES = 12
+UPDATE_RETRIES = 25
+MAX_BACKOFF = 0.2  # seconds: keep the worst case well inside a Lambda's time
 
 
 def now() -> datetime:
@@ -114,7 +115,7 @@ def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contac
                 ) from None
             if not _cancelled_by_condition(exc):
                 raise
-            time.sleep(random.uniform(0, 0.005 * 2**attempt))  # jittered back-off
+            time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.005 * 2**attempt)))  # full jitter
             continue
         _sync_index(contact_id, old_tags, old_products, contact.tags, contact.products)
         return contact
