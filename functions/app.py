@@ -39,3 +39,28 @@ def assign_owner(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="score_lead")
 def score_lead(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return steps.run("score_lead", event)
+
+
+@app.lambda_function(name="send_email")
+def send_email(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("send_email", event)
+
+
+@app.lambda_function(name="send_sms")
+def send_sms(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("send_sms", event)
+
+
+@app.lambda_function(name="send_notification")
+def send_notification(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("send_notification", event)
+
+
+@app.lambda_function(name="http_request")
+def http_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("http_request", event)
+
+
+@app.lambda_function(name="resolve_wait")
+def resolve_wait(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("resolve_wait", event)

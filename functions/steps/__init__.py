@@ -10,7 +10,12 @@ from functions.steps import (
     create_record,
     create_task,
     evaluate,
+    http_request,
+    resolve_wait,
     score_lead,
+    send_email,
+    send_notification,
+    send_sms,
     update_record,
 )
 from functions.steps.base import Step, parse
@@ -22,6 +27,11 @@ HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
     "create_task": create_task.handle,
     "assign_owner": assign_owner.handle,
     "score_lead": score_lead.handle,
+    "send_email": send_email.handle,
+    "send_sms": send_sms.handle,
+    "send_notification": send_notification.handle,
+    "http_request": http_request.handle,
+    "resolve_wait": resolve_wait.handle,
 }
 
 
