@@ -1,5 +1,5 @@
 """Outgoing email: signed unsubscribe and open-tracking links, MIME building (UTF-8, real
-headers such as List-Unsubscribe), right-to-left detection, and the shared SES client.
+headers such as List-Unsubscribe), right-to-left detection, and sending through SES.
 
 Tokens are `<value>.<signature>`, both base64url: the value is readable (a contact id is
 no secret), the HMAC-SHA256 signature (key CRMFLOW_UNSUBSCRIBE_SECRET, salted with the
@@ -11,22 +11,20 @@ from __future__ import annotations
 
 import base64
 import binascii
-import functools
 import hashlib
 import hmac
 import html
 import os
 import re
-import threading
 import unicodedata
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from typing import Any
 
-from functions.errors import MissingSecret, Transient
+from functions.aws import call, client
+from functions.errors import MissingSecret
 from functions.render import contact_view
-from functions.store.tables import region
 
 PUBLIC_URL_ENV = "CRMFLOW_PUBLIC_URL"
 SECRET_ENV = "CRMFLOW_UNSUBSCRIBE_SECRET"
@@ -223,22 +221,6 @@ def addresses(*mailboxes: str) -> list[str]:
 # --- SES ---------------------------------------------------------------------------------
 
 
-_CLIENT_LOCK = threading.Lock()
-
-
-@functools.cache
-def _client(service: str, region_name: str) -> Any:
-    import boto3  # on first send, not at import: the Lambda entry module stays light
-
-    with _CLIENT_LOCK:  # boto3's default session is not safe to build from two threads
-        return boto3.client(service, region_name=region_name)
-
-
-def client(service: str) -> Any:
-    """A boto3 client per service and region, created on first use and reused."""
-    return _client(service, region())
-
-
 def send_raw(sender: str, raw: bytes) -> str:
     """Send a built message through SES v2; its message id. Recipients come from the
     message's To/Cc headers: a Destination as well would list them twice (moto counts
@@ -251,33 +233,3 @@ def send_raw(sender: str, raw: bytes) -> str:
     if configuration_set:
         request["ConfigurationSetName"] = configuration_set
     return call(client("sesv2").send_email, **request)["MessageId"]
-
-
-# Throttling and outages pass: the flow's Retry on Crm.Transient waits them out. Anything
-# else (an unverified sender, a rejected message) stays a ClientError, which Catch sees.
-_TRANSIENT_CODES = frozenset(
-    {
-        "Throttling",
-        "ThrottlingException",
-        "TooManyRequestsException",
-        "ServiceUnavailable",
-        "InternalFailure",
-        "InternalError",
-        "KMSThrottlingException",
-    }
-)
-
-
-def call(operation: Any, **request: Any) -> Any:
-    """An AWS call whose throttling and server errors become Crm.Transient."""
-    from botocore.exceptions import ClientError, ConnectionError
-
-    try:
-        return operation(**request)
-    except ClientError as exc:
-        code = exc.response.get("Error", {}).get("Code", "")
-        if code in _TRANSIENT_CODES:
-            raise Transient(f"{operation.__name__}: {code}") from None
-        raise
-    except ConnectionError as exc:
-        raise Transient(f"{operation.__name__}: {exc}") from None

@@ -47,3 +47,20 @@ HttpRefused = _named(
     "Http.Refused", "The URL points at a private, loopback or link-local address.", CrmError
 )
 MissingSecret = _named("Crm.MissingSecret", "A secret named by a step is not configured.", CrmError)
+FlowRejected = _named(
+    "Crm.FlowInvalid", "A flow cannot be published: it has validation errors.", CrmError
+)
+TriggerTooLarge = _named(
+    "Crm.TriggerTooLarge",
+    "A trigger's data is over the size that travels with a contact.",
+    CrmError,
+)
+UnreadableFile = _named(
+    "Crm.UnreadableFile", "An import file cannot be read as CSV text.", CrmError
+)
+BadMapping = _named(
+    "Crm.BadMapping", "An import's column mapping names an unknown field.", CrmError
+)
+NotConfigured = _named(
+    "Crm.NotConfigured", "A setting the deployment must provide is missing.", CrmError
+)

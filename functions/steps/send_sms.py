@@ -7,7 +7,8 @@ import logging
 import re
 from typing import Any
 
-from functions import email as aws
+from functions import aws
+from functions import email as mail
 from functions.errors import InvalidRecord, NoPhone, TemplateError
 from functions.render import render
 from functions.steps.base import Step, once
@@ -35,7 +36,7 @@ def _send(step: Step) -> dict[str, Any]:
         add_activity(contact.contact_id, "sms_skipped", {**about, "reason": "opted_out"})
         return {"sent": False, "skipped": "opted_out"}
     phone = e164(contact)
-    context = {"contact": aws.view_of(contact), "trigger": step.trigger}
+    context = {"contact": mail.view_of(contact), "trigger": step.trigger}
     message = render(step.params.message, context).strip()
     if not message:
         raise TemplateError("the SMS text rendered empty")

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from functions.errors import CrmError, InvalidRecord, Transient
+from functions.errors import BadMapping, InvalidRecord, Transient, UnreadableFile
 from functions.store import normalize
 from functions.store.contacts import build_contact, now, shard_of
 from functions.store.ids import new_id
@@ -89,14 +89,6 @@ TRUE = frozenset({"yes", "y", "true", "t", "1", "on", "x", "نعم", "بله", "
 FALSE = frozenset({"no", "n", "false", "f", "0", "off", "", "لا", "خیر", "نه"})
 _LETTER_VARIANTS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا",
                                   "ة": "ه", "ـ": None, "\u200c": None})
-
-
-class UnreadableFile(CrmError):
-    """The file is not a UTF-8 CSV with a header row (nothing was imported)."""
-
-
-class BadMapping(CrmError):
-    """A column mapping names an unknown column or field, or no column holds the email."""
 
 
 @dataclass(frozen=True)

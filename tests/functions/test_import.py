@@ -11,14 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from functions.errors import InvalidRecord
+from functions.errors import BadMapping, InvalidRecord, UnreadableFile
 from functions.store import normalize
 from functions.store.contacts import contact_ids_by_tag, create_contact, find_by_email
 from functions.store.importer import (
-    BadMapping,
     ImportReport,
     Rejection,
-    UnreadableFile,
     import_contacts,
     map_columns,
 )
