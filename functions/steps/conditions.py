@@ -6,7 +6,11 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from pynamodb.models import Model
+
 from flows.conditions import Condition, Criteria
+from functions.errors import RecordNotFound
+from functions.store import records
 from functions.store.contacts import timeline
 from functions.store.models import Contact
 
@@ -16,11 +20,14 @@ _RECENT_ACTIVITIES = 200  # how far back opened/clicked conditions look
 
 class Facts:
     """What conditions read: the contact's fields, its custom fields, the trigger data,
-    and (lazily) its recent email engagement in this enrollment."""
+    and (lazily, at most one read each) its deal and company (the trigger's, else the
+    contact's: records.deal_for / company_for) and its recent email engagement in this
+    enrollment."""
 
     def __init__(self, contact: Contact, trigger: dict[str, Any], enrollment_id: str) -> None:
         self.contact, self.trigger, self.enrollment_id = contact, trigger, enrollment_id
         self._engaged: set[tuple[str, str]] | None = None
+        self._records: dict[str, Model | None] = {}
 
     def value(self, ref: str) -> Any:
         scope, _, name = ref.partition(".") if "." in ref else ("contact", "", ref)
@@ -28,9 +35,20 @@ class Facts:
             return (self.contact.custom or {}).get(name)
         if scope == "trigger":
             return self.trigger.get(name)
-        if scope == "contact":
-            return getattr(self.contact, name, None)
-        return None  # deal./company. facts arrive with the records they name
+        if scope in ("contact", "deal", "company"):
+            record = self.contact if scope == "contact" else self.record(scope)
+            return _field(record, name) if record is not None else None
+        return None
+
+    def record(self, scope: str) -> Model | None:
+        """The deal or company this step is about, None when there is none."""
+        if scope not in self._records:
+            find = records.deal_for if scope == "deal" else records.company_for
+            try:
+                self._records[scope] = find(self.contact, self.trigger)
+            except RecordNotFound:
+                self._records[scope] = None
+        return self._records[scope]
 
     def engaged(self, kind: str, node: str) -> bool:
         if self._engaged is None:
@@ -41,6 +59,12 @@ class Facts:
                 if a.data.get("enrollment") == self.enrollment_id
             }
         return (kind, node) in self._engaged
+
+
+def _field(record: Model, name: str) -> Any:
+    if name == "id":  # contact.id, deal.id, company.id: the record's key
+        return getattr(record, record._hash_key_attribute().attr_name)
+    return getattr(record, name, None)
 
 
 def matches(criteria: Criteria, facts: Facts) -> bool:

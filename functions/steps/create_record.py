@@ -85,7 +85,7 @@ def _fields(values: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
         if name in _NUMBERS:
             shown = _number(name, shown)
         elif name == "close_date":
-            shown = _date(shown)
+            shown = iso_date(shown)
         fields[name] = shown
     for name in ("name", "pipeline", "stage", "body"):
         if name in values and not fields.get(name):
@@ -105,7 +105,7 @@ def _number(name: str, value: Any) -> int | float:
     return int(number) if number.is_integer() else number
 
 
-def _date(value: Any) -> str:
+def iso_date(value: Any) -> str:
     """An ISO date (YYYY-MM-DD) from a date, or an ISO date or date-time string."""
     if isinstance(value, datetime):
         return value.date().isoformat()

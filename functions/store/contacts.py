@@ -67,7 +67,7 @@ def create_contact(fields: dict[str, Any]) -> Contact:
             tx.save(claim, condition=EmailClaim.email.does_not_exist())
             tx.save(contact, condition=Contact.contact_id.does_not_exist())
     except TransactWriteError as exc:
-        if _cancelled_by_condition(exc):
+        if cancelled_by_condition(exc):
             raise DuplicateEmail(f"a contact with email {contact.email} already exists") from None
         raise
     _sync_index(contact.contact_id, set(), set(), contact.tags, contact.products)
@@ -109,13 +109,13 @@ def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contac
             else:
                 contact.save()
         except (PutError, TransactWriteError) as exc:
-            if _cancelled_by_condition(exc) and contact.email != old_email and _claimed(contact):
+            if cancelled_by_condition(exc) and contact.email != old_email and _claimed(contact):
                 raise DuplicateEmail(
                     f"a contact with email {contact.email} already exists"
                 ) from None
-            if not _cancelled_by_condition(exc):
+            if not cancelled_by_condition(exc):
                 raise
-            time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.005 * 2**attempt)))  # full jitter
+            backoff(attempt)
             continue
         _sync_index(contact_id, old_tags, old_products, contact.tags, contact.products)
         return contact
@@ -180,7 +180,13 @@ def _tags(tags: set | None) -> set[str]:
     return {t for t in (normalize.tag(x) for x in tags or ()) if t}
 
 
-def _cancelled_by_condition(exc: Exception) -> bool:
+def backoff(attempt: int) -> None:
+    """Sleep before retrying an optimistic update: full jitter, so losers do not collide again."""
+    time.sleep(random.uniform(0, min(MAX_BACKOFF, 0.005 * 2**attempt)))
+
+
+def cancelled_by_condition(exc: Exception) -> bool:
+    """Did a save or transaction fail on its condition (a version check, a claim)?"""
     code = getattr(exc, "cause_response_code", None)
     reasons = getattr(exc, "cancellation_reasons", None) or []
     return code == "ConditionalCheckFailedException" or any(

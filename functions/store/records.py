@@ -1,16 +1,27 @@
 """Deals, companies and tasks: creation and the queries the product needs (see the access
-patterns in functions/store/models.py). Notes are timeline activities (contacts.add_activity)."""
+patterns in functions/store/models.py), updates without lost updates, and which deal or
+company a flow step works on. Notes are timeline activities (contacts.add_activity)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from functions.errors import RecordNotFound
-from functions.store.contacts import now
+from pynamodb.exceptions import PutError
+
+from functions.errors import ConflictRetriesExhausted, RecordNotFound
+from functions.store.contacts import (
+    UPDATE_RETRIES,
+    backoff,
+    cancelled_by_condition,
+    get_contact,
+    now,
+)
 from functions.store.ids import new_id
-from functions.store.models import Company, Deal, Task
+from functions.store.models import Company, Contact, Deal, Task
+
+R = TypeVar("R", Deal, Company)
 
 UNKNOWN_CLOSE_DATE = "9999-12-31"  # sorts last in deals by stage
 
@@ -22,6 +33,37 @@ def create_deal(fields: dict[str, Any]) -> Deal:
     deal.close_date = deal.close_date or UNKNOWN_CLOSE_DATE
     deal.save(condition=Deal.deal_id.does_not_exist())
     return deal
+
+
+def get_deal(deal_id: str) -> Deal:
+    try:
+        return Deal.get(deal_id, consistent_read=True)
+    except Deal.DoesNotExist:
+        raise RecordNotFound(f"no deal has id '{deal_id}'") from None
+
+
+def update_deal(deal_id: str, change: Callable[[Deal], None]) -> Deal:
+    """Apply `change` to a fresh read and save it under its version, re-reading and
+    re-applying when another writer saved in between (like contacts.update_contact).
+    `pipeline_stage`, the by_stage index key, follows the deal's pipeline and stage."""
+
+    def index_keys(deal: Deal) -> None:
+        deal.pipeline_stage = f"{deal.pipeline}#{deal.stage}"
+        deal.close_date = deal.close_date or UNKNOWN_CLOSE_DATE
+
+    return _update(f"deal '{deal_id}'", lambda: get_deal(deal_id), change, index_keys)
+
+
+def deal_for(contact: Contact | str, trigger: Mapping[str, Any]) -> Deal:
+    """The deal a flow step works on: the one the trigger names, else the contact's newest."""
+    deal_id = trigger.get("deal_id")
+    if deal_id:
+        return get_deal(str(deal_id))
+    contact_id = contact if isinstance(contact, str) else contact.contact_id
+    newest = next(iter(deals_of_contact(contact_id, limit=1)), None)
+    if newest is None:
+        raise RecordNotFound(f"contact '{contact_id}' has no deal, and the trigger names none")
+    return newest
 
 
 def deals_by_stage(pipeline: str, stage: str, limit: int = 50) -> Iterator[Deal]:
@@ -44,6 +86,26 @@ def get_company(company_id: str) -> Company:
         return Company.get(company_id, consistent_read=True)
     except Company.DoesNotExist:
         raise RecordNotFound(f"no company has id '{company_id}'") from None
+
+
+def update_company(company_id: str, change: Callable[[Company], None]) -> Company:
+    """Like update_deal: `change` applied to a fresh read, saved under its version."""
+    return _update(f"company '{company_id}'", lambda: get_company(company_id), change)
+
+
+def company_for(contact: Contact | str, trigger: Mapping[str, Any]) -> Company:
+    """The company a flow step works on: the one the trigger names, else the contact's.
+    Given a contact id, the contact is read only when the trigger names no company."""
+    company_id = trigger.get("company_id")
+    if company_id:
+        return get_company(str(company_id))
+    if isinstance(contact, str):
+        contact = get_contact(contact)
+    if not contact.company_id:
+        raise RecordNotFound(
+            f"contact '{contact.contact_id}' has no company, and the trigger names none"
+        )
+    return get_company(contact.company_id)
 
 
 def create_task(fields: dict[str, Any], due_at: datetime) -> Task:
@@ -71,3 +133,26 @@ def close_task(task_id: str, status: str = "done") -> Task:
 def open_tasks(user_id: str, limit: int = 50) -> Iterator[Task]:
     """A user's open tasks, soonest due first."""
     return Task.open_by_assignee.query(user_id, scan_index_forward=True, limit=limit)
+
+
+def _update(
+    what: str,
+    read: Callable[[], R],
+    change: Callable[[R], None],
+    derive: Callable[[R], None] | None = None,
+) -> R:
+    """Optimistic locking on the record's `version`, with contacts.update_contact's retries."""
+    for attempt in range(UPDATE_RETRIES):
+        record = read()
+        change(record)
+        if derive is not None:
+            derive(record)
+        try:
+            record.save()
+        except PutError as exc:
+            if not cancelled_by_condition(exc):
+                raise
+            backoff(attempt)
+            continue
+        return record
+    raise ConflictRetriesExhausted(f"{what} kept changing; try again")

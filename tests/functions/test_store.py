@@ -345,7 +345,7 @@ READS = {
     "timeline",
 }
 WRITES = {"build_contact", "create_contact", "update_contact", "add_activity"}
-OTHER = {"now", "shard_of"}
+OTHER = {"now", "shard_of", "backoff", "cancelled_by_condition"}
 
 
 @pytest.fixture
