@@ -95,8 +95,12 @@ RETRY_TIME = PatchTarget(
     None,
 )
 DYNAMODB_ACTION = PatchTarget("moto.dynamodb.responses", "DynamoHandler", "call_action", ("self",))
+ENV_SET_ERROR = PatchTarget(
+    f"{_ASL}.eval.environment", "Environment", "set_error", ("self", "error")
+)
 PATCH_TARGETS: tuple[PatchTarget, ...] = (
     DYNAMODB_ACTION,
+    ENV_SET_ERROR,
     LAMBDA_INVOKE,
     WAIT_INTERVAL,
     TASK_TOKEN_WAIT,
@@ -218,6 +222,7 @@ def _replacements() -> dict[PatchTarget, Any]:
         HEARTBEAT_INIT: _scaled_heartbeat_init,
         RETRY_TIME: _ScaledSleepTime(),
         DYNAMODB_ACTION: _atomic_call_action,
+        ENV_SET_ERROR: _set_error_unless_stopped,
     }
 
 
@@ -399,6 +404,23 @@ def _atomic_call_action(self: Any) -> Any:
     # applies each request atomically; running DynamoDB requests one at a time restores that.
     with _DYNAMODB_LOCK:
         return _originals[DYNAMODB_ACTION](self)
+
+
+# --- stopped executions ------------------------------------------------------------------
+
+
+def _set_error_unless_stopped(self: Any, error: Any) -> None:
+    # Wraps Environment.set_error in moto/stepfunctions/parser/asl/eval/environment.py.
+    # StopExecution wakes a task waiting for its token, which then reports States.Timeout;
+    # moto's set_error overwrites the stopped state with it, so the execution ends FAILED
+    # with History "ExecutionFailed". On AWS a stopped execution is ABORTED whatever its
+    # interrupted task says; keep the stop (the lock is an RLock, held by the original too).
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
+
+    with self._state_mutex:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        _originals[ENV_SET_ERROR](self, error)
 
 
 # --- time scaling ------------------------------------------------------------------------

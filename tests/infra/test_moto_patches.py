@@ -16,7 +16,7 @@ import moto
 import pytest
 
 from infra.errors import MotoPatchError, UnresolvedPlaceholderError
-from infra.local import moto_patches
+from infra.local import moto_patches, sfn_runner
 from infra.local.sfn_runner import LocalSfn, function_arn, local_sfn
 
 pytestmark = pytest.mark.moto
@@ -102,6 +102,7 @@ CALLERS = [
     ),
     ("eval.callback.callback", "CallbackEndpoint.setup_heartbeat_endpoint", "HeartbeatEndpoint("),
     ("component.common.retry.retrier_decl", "RetrierDecl._eval_body", "time.sleep("),
+    ("component.program.program", "Program._eval_body", "env.set_error("),
 ]
 
 
@@ -315,6 +316,48 @@ def test_a_task_token_resumed_from_another_thread_continues_with_the_result(sfn,
     assert result.output == {"contact_id": "c-1", "reply": {"answer": "yes"}}
 
 
+def test_a_stopped_execution_waiting_for_its_token_ends_aborted_and_runs_nothing_more(sfn) -> None:
+    parked = threading.Event()
+    after: list[str] = []
+    asl = machine(
+        "AwaitReply",
+        AwaitReply={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke.waitForTaskToken",
+            "Parameters": {"FunctionName": "${FnPark}", "Payload": {"token.$": "$$.Task.Token"}},
+            "TimeoutSeconds": 86400,
+            "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Afterwards"}],
+            "End": True,
+        },
+        Afterwards={
+            "Type": "Task",
+            "Resource": "arn:aws:states:::lambda:invoke",
+            "Parameters": {"FunctionName": "${FnAfter}", "Payload": {}},
+            "End": True,
+        },
+    )
+    handlers = {
+        "FnPark": lambda event, context: parked.set(),
+        "FnAfter": lambda event, context: after.append("ran"),
+    }
+    arn = sfn.create(asl, handlers)
+    with sfn_runner._registered(handlers):
+        execution = sfn.client.start_execution(stateMachineArn=arn, input="{}")["executionArn"]
+        assert parked.wait(10)
+        sfn.client.stop_execution(executionArn=execution, error="Crm.Unenrolled", cause="removed")
+        deadline = time.monotonic() + 10
+        while sfn.client.describe_execution(executionArn=execution)["status"] == "RUNNING":
+            assert time.monotonic() < deadline
+            time.sleep(0.01)
+        time.sleep(0.1)  # anything still to run after the stop would run now
+
+    described = sfn.client.describe_execution(executionArn=execution)
+    assert described["status"] == "ABORTED"
+    events = sfn.client.get_execution_history(executionArn=execution)["events"]
+    assert events[-1]["type"] == "ExecutionAborted"
+    assert after == []
+
+
 def test_retry_with_full_jitter_and_max_delay_retries_until_success(sfn) -> None:
     calls: list[float] = []
 
@@ -356,4 +399,3 @@ def test_retry_with_full_jitter_and_max_delay_retries_until_success(sfn) -> None
 
 def test_registry_is_empty_after_each_run(sfn) -> None:
     assert moto_patches.registered() == []
-
