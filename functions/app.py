@@ -64,3 +64,23 @@ def http_request(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="resolve_wait")
 def resolve_wait(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return steps.run("resolve_wait", event)
+
+
+@app.lambda_function(name="enroll_in_flow")
+def enroll_in_flow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("enroll_in_flow", event)
+
+
+@app.lambda_function(name="remove_from_flow")
+def remove_from_flow(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("remove_from_flow", event)
+
+
+@app.lambda_function(name="wait_for_event")
+def wait_for_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("wait_for_event", event)
+
+
+@app.lambda_function(name="finish")
+def finish(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return steps.run("finish", event)

@@ -1,41 +1,38 @@
-"""The step handlers, one module per action kind, and the one entry point Lambda calls."""
+"""The step handlers, one module per action kind, and the one entry point Lambda calls.
+
+A handler's module is imported on its first call: each deployed Lambda runs one handler,
+so its cold start pays for that module's imports only, not for every step's.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
-from functions.steps import (
-    assign_owner,
-    create_record,
-    create_task,
-    evaluate,
-    http_request,
-    resolve_wait,
-    score_lead,
-    send_email,
-    send_notification,
-    send_sms,
-    update_record,
-)
-from functions.steps.base import Step, parse
+from functions.steps.base import parse
 
-HANDLERS: dict[str, Callable[[Step], dict[str, Any]]] = {
-    "evaluate": evaluate.handle,
-    "update_record": update_record.handle,
-    "create_record": create_record.handle,
-    "create_task": create_task.handle,
-    "assign_owner": assign_owner.handle,
-    "score_lead": score_lead.handle,
-    "send_email": send_email.handle,
-    "send_sms": send_sms.handle,
-    "send_notification": send_notification.handle,
-    "http_request": http_request.handle,
-    "resolve_wait": resolve_wait.handle,
-}
+HANDLERS: tuple[str, ...] = (
+    "evaluate",
+    "update_record",
+    "create_record",
+    "create_task",
+    "assign_owner",
+    "score_lead",
+    "send_email",
+    "send_sms",
+    "send_notification",
+    "http_request",
+    "resolve_wait",
+    "enroll_in_flow",
+    "remove_from_flow",
+    "wait_for_event",
+    "finish",
+)
 
 
 def run(handler: str, event: Any) -> dict[str, Any]:
     """Validate the Task payload, then run the handler; named errors reach Step Functions."""
+    if handler not in HANDLERS:
+        raise ValueError(f"no step handler named {handler!r}")
     step = parse(event, handler)
-    return HANDLERS[handler](step)
+    return import_module(f"functions.steps.{handler}").handle(step)

@@ -21,6 +21,15 @@
 | is this address suppressed?            | Suppression (hash email)                             |
 | step side effect already done?         | SideEffect (hash key = execution + state)            |
 | round-robin position of a team         | Counter (hash name), atomic ADD                      |
+| a flow, its published version          | FlowRecord (hash flow_id)                            |
+| a flow's versions, newest first        | FlowVersion (hash flow_id, range version)            |
+| one enrollment (status, why it left)   | Enrollment (hash enrollment_id)                      |
+| a contact's enrollments, newest first  | Enrollment GSI by_contact (contact_id, entered_at)   |
+| is the contact in flow F / was it ever | Membership (hash flow_id, range contact_id),         |
+|                                        | written in one transaction with the enrollment       |
+| contacts in flow F right now           | Membership GSI active (active_flow, contact_id):     |
+|                                        | active_flow is set only while the contact is in F    |
+| who waits for event E                  | EventWait (hash contact_id, range "E#enrollment#state")|
 
 No request path scans: every read above is a GetItem or a Query.
 """
@@ -269,6 +278,101 @@ class Counter(Model):
     value = NumberAttribute(default=0)
 
 
+class FlowRecord(Model):
+    """A flow and what is live: the published version's state machine, if any."""
+
+    Meta = _meta("flows")
+    flow_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    status = UnicodeAttribute(default="draft")  # draft, published, unpublished
+    latest_version = NumberAttribute(default=0)
+    published_version = NumberAttribute(null=True)
+    state_machine_arn = UnicodeAttribute(null=True)  # of the published version
+    trigger_kind = UnicodeAttribute(null=True)
+    allow_reenrollment = BooleanAttribute(default=False)
+    updated_at = UTCDateTimeAttribute()
+
+
+class FlowVersion(Model):
+    """One saved version of a flow; published ones keep their own state machine, so
+    contacts that entered on it finish on it."""
+
+    Meta = _meta("flow-versions")
+    flow_id = UnicodeAttribute(hash_key=True)
+    version = NumberAttribute(range_key=True)
+    document = JSONAttribute()
+    state_machine_arn = UnicodeAttribute(null=True)
+    note = UnicodeAttribute(default="")
+    created_by = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+
+
+class EnrollmentsByContact(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_contact"
+        projection = AllProjection()
+
+    contact_id = UnicodeAttribute(hash_key=True)
+    entered_at = UTCDateTimeAttribute(range_key=True)
+
+
+class Enrollment(Model):
+    """One contact's passage through one flow: one execution."""
+
+    Meta = _meta("enrollments")
+    enrollment_id = UnicodeAttribute(hash_key=True)  # also the execution's name
+    flow_id = UnicodeAttribute()
+    flow_version = NumberAttribute()
+    contact_id = UnicodeAttribute()
+    execution_arn = UnicodeAttribute(null=True)
+    # starting, active, then why it left: completed, ended, goal, unenrolled, failed
+    status = UnicodeAttribute(default="starting")
+    entered_at = UTCDateTimeAttribute()
+    left_at = UTCDateTimeAttribute(null=True)
+    left_node = UnicodeAttribute(null=True)
+    error = JSONAttribute(null=True)
+    source = JSONAttribute(default=dict)  # what enrolled it: trigger kind, flow and node…
+
+    by_contact = EnrollmentsByContact()
+
+
+class ActiveMembers(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "active"
+        projection = KeysOnlyProjection()
+
+    active_flow = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+
+
+class Membership(Model):
+    """A contact's place in a flow: the latest enrollment, and whether it is still in."""
+
+    Meta = _meta("memberships")
+    flow_id = UnicodeAttribute(hash_key=True)
+    contact_id = UnicodeAttribute(range_key=True)
+    enrollment_id = UnicodeAttribute()
+    active_flow = UnicodeAttribute(null=True)  # = flow_id while in the flow (sparse index)
+    execution_arn = UnicodeAttribute(null=True)
+
+    active = ActiveMembers()
+
+
+class EventWait(Model):
+    """A contact waiting in a wait_for_event step: the task token that resumes it."""
+
+    Meta = _meta("event-waits")
+    contact_id = UnicodeAttribute(hash_key=True)
+    wait_key = UnicodeAttribute(range_key=True)  # "<event key>#<enrollment id>#<state>"
+    task_token = UnicodeAttribute()
+    flow_id = UnicodeAttribute()
+    enrollment_id = UnicodeAttribute()
+    node = UnicodeAttribute()
+    email_node = UnicodeAttribute(null=True)  # only events of the email this node sent
+    created_at = UTCDateTimeAttribute()
+    expires = NumberAttribute()  # TTL: the wait's timeout, plus a day
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
     EmailClaim,
@@ -282,4 +386,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Suppression,
     SideEffect,
     Counter,
+    FlowRecord,
+    FlowVersion,
+    Enrollment,
+    Membership,
+    EventWait,
 )

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 
+import boto3
 import pytest
 from moto import mock_aws
 
 from infra.local import moto_patches
+from infra.local.sfn_runner import MOCK_CONFIG
+
+# Simulated seconds per real second in `engine` tests: a day's wait lasts ~0.09 s.
+ENGINE_TIME_SCALE = 1e-6
 
 
-@pytest.fixture
-def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials, a region, moto's DynamoDB and all CRM tables, fresh per test."""
+def _fake_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)  # an endpoint would send calls past the mock
     for name, value in {
@@ -24,9 +28,55 @@ def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         "AWS_ACCOUNT_ID_ENDPOINT_MODE": "disabled",
     }.items():
         monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
+def store(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Fake credentials, a region, moto's DynamoDB and all CRM tables, fresh per test."""
+    _fake_credentials(monkeypatch)
     moto_patches.apply()  # among them: DynamoDB requests applied atomically, as on AWS
     with mock_aws():
         from functions.store.tables import create_all
 
         create_all()
         yield
+
+
+@pytest.fixture
+def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`store`, plus moto's Step Functions executing state machines, every step Lambda of
+    functions/app.py on the in-process bridge, a verified SES sender, and compressed time."""
+    from functions.publish import FUNCTION_ARN_ENV, STATES_ROLE_ENV
+    from infra.local.lambdas import register_app_functions, unregister_app_functions
+
+    _fake_credentials(monkeypatch)
+    monkeypatch.setenv("CRMFLOW_PUBLIC_URL", "https://crm.example.com")
+    monkeypatch.setenv("CRMFLOW_UNSUBSCRIBE_SECRET", "s3cret")
+    monkeypatch.setenv("CRMFLOW_NOTIFY_FROM", "crmflow <notify@acme.com>")
+    for name in (FUNCTION_ARN_ENV, STATES_ROLE_ENV):
+        monkeypatch.setenv(name, "")  # register_app_functions sets them; undone after
+    with mock_aws(config=MOCK_CONFIG):
+        moto_patches.apply(ENGINE_TIME_SCALE)
+        from functions.store.tables import create_all
+
+        create_all()
+        boto3.client("sesv2").create_email_identity(EmailIdentity="acme.com")
+        register_app_functions()
+        try:
+            yield
+        finally:
+            _stop_running_executions()  # waits left behind would fail noisily on teardown
+            unregister_app_functions()
+            moto_patches.apply()
+
+
+def _stop_running_executions() -> None:
+    sfn = boto3.client("stepfunctions")
+    for machine in sfn.list_state_machines()["stateMachines"]:
+        running = sfn.list_executions(
+            stateMachineArn=machine["stateMachineArn"], statusFilter="RUNNING"
+        )["executions"]
+        for execution in running:
+            # moto fails to stop a run whose worker has not begun; it ends with the mock.
+            with contextlib.suppress(Exception):
+                sfn.stop_execution(executionArn=execution["executionArn"])

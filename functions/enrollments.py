@@ -1,0 +1,278 @@
+"""Enrollments: a contact entering a published flow (one execution), leaving it, and the
+record of both.
+
+One execution per enrollment, named after the enrollment id, so starting the same
+enrollment twice starts one execution. One membership row per contact and flow, written in
+the same transaction as the enrollment, enforces "one active enrollment per contact per
+flow" and, unless the flow allows re-enrollment, "once per contact". Whatever way a
+contact leaves (the flow ends, a goal, an unenrollment, a failure), `leave` records it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import TransactWriteError, UpdateError
+from pynamodb.transactions import TransactWrite
+
+from flows.contract import ContractError, execution_input, execution_name
+from functions import aws
+from functions.errors import FlowNotFound, Transient, TriggerTooLarge
+from functions.store.contacts import add_activity, cancelled_by_condition, get_contact, now
+from functions.store.ids import new_id
+from functions.store.models import Enrollment, FlowRecord, Membership
+
+ACTIVE = ("starting", "active")
+# Why a contact leaves: the reasons the compiled finish states send, plus unenrolled.
+LEFT = ("completed", "ended", "goal", "unenrolled", "failed", "interrupted")
+STOP_ERROR = "Crm.Unenrolled"
+
+
+@dataclass(frozen=True)
+class Enrolled:
+    """The answer to an enrollment request: whether the contact entered, and which run."""
+
+    enrolled: bool
+    enrollment_id: str
+    execution_arn: str | None = None
+    reason: str | None = None  # why not, when not
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if v is not None}
+
+
+def enroll(
+    flow_id: str,
+    contact_id: str,
+    *,
+    trigger: dict[str, Any] | None = None,
+    enrollment_id: str | None = None,
+    source: dict[str, Any] | None = None,
+) -> Enrolled:
+    """Start `contact_id` in the published version of `flow_id`.
+
+    Not an error when the contact is already in the flow, or was and the flow does not
+    allow re-enrollment: the answer says so and names that enrollment. Passing the same
+    `enrollment_id` again (a retried request) is safe: it never starts a second execution.
+    """
+    flow = published(flow_id)
+    get_contact(contact_id)  # ContactNotFound before anything is written
+    enrollment_id = enrollment_id or new_id("enr")
+    try:
+        document = execution_input(
+            enrollment_id=enrollment_id,
+            flow_id=flow_id,
+            flow_version=int(flow.published_version),
+            contact_id=contact_id,
+            trigger=trigger,
+        )
+    except ContractError as exc:
+        raise TriggerTooLarge(str(exc)) from None
+    refusal = _claim(flow, contact_id, enrollment_id, source or {})
+    if refusal is not None:
+        return refusal
+    arn = _start(flow, enrollment_id, document)
+    _mark_running(enrollment_id, arn)
+    Membership(flow_id, contact_id).update(
+        actions=[Membership.execution_arn.set(arn)],
+        condition=Membership.enrollment_id == enrollment_id,
+    )
+    add_activity(
+        contact_id,
+        "flow_entered",
+        {"flow_id": flow_id, "version": int(flow.published_version), "enrollment": enrollment_id},
+    )
+    return Enrolled(True, enrollment_id, arn)
+
+
+def unenroll(flow_id: str, contact_id: str, *, by: dict[str, Any] | None = None) -> bool:
+    """Stop the contact's running enrollment in `flow_id`; False when it is not in it."""
+    try:
+        member = Membership.get(flow_id, contact_id, consistent_read=True)
+    except Membership.DoesNotExist:
+        return False
+    if member.active_flow is None:
+        return False
+    if member.execution_arn:
+        _stop(member.execution_arn, by or {})
+    return leave(member.enrollment_id, "unenrolled", detail=by)
+
+
+def leave(
+    enrollment_id: str,
+    reason: str,
+    *,
+    node: str | None = None,
+    error: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Record that the contact left, and why; False if it had already left (a retry)."""
+    at = now()
+    try:
+        enrollment = Enrollment(enrollment_id)
+        enrollment.update(  # returns every attribute into `enrollment`
+            actions=[
+                Enrollment.status.set(reason),
+                Enrollment.left_at.set(at),
+                *([Enrollment.left_node.set(node)] if node else []),
+                *([Enrollment.error.set(error)] if error else []),
+            ],
+            condition=Enrollment.status.is_in(*ACTIVE),
+        )
+    except UpdateError as exc:
+        if cancelled_by_condition(exc):
+            return False
+        raise
+    try:
+        Membership(enrollment.flow_id, enrollment.contact_id).update(
+            actions=[Membership.active_flow.remove()],
+            condition=Membership.enrollment_id == enrollment_id,
+        )
+    except UpdateError as exc:
+        if not cancelled_by_condition(exc):
+            raise
+    add_activity(
+        enrollment.contact_id,
+        "flow_left",
+        {"flow_id": enrollment.flow_id, "enrollment": enrollment_id, "reason": reason}
+        | ({"node": node} if node else {})
+        | (detail or {}),
+    )
+    return True
+
+
+def published(flow_id: str) -> FlowRecord:
+    """The flow, if it is published; FlowNotFound naming why not otherwise."""
+    try:
+        flow = FlowRecord.get(flow_id, consistent_read=True)
+    except FlowRecord.DoesNotExist:
+        raise FlowNotFound(f"no flow has id '{flow_id}'") from None
+    if flow.status != "published" or not flow.state_machine_arn:
+        raise FlowNotFound(f"flow '{flow_id}' is {flow.status}, not published")
+    return flow
+
+
+def enrollments_of(contact_id: str, limit: int = 50) -> list[Enrollment]:
+    """The contact's enrollments, newest first."""
+    return list(Enrollment.by_contact.query(contact_id, scan_index_forward=False, limit=limit))
+
+
+def active_contact_ids(flow_id: str) -> list[str]:
+    """Contacts in the flow right now."""
+    return [m.contact_id for m in Membership.active.query(flow_id)]
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _claim(
+    flow: FlowRecord, contact_id: str, enrollment_id: str, source: dict[str, Any]
+) -> Enrolled | None:
+    """Write the enrollment and the membership together; the refusal, if the contact may not
+    enter. A retry of an enrollment that was claimed but not started goes on to start it."""
+    enrollment = Enrollment(
+        enrollment_id,
+        flow_id=flow.flow_id,
+        flow_version=int(flow.published_version),
+        contact_id=contact_id,
+        entered_at=now(),
+        source=source,
+    )
+    member = Membership(
+        flow.flow_id, contact_id, enrollment_id=enrollment_id, active_flow=flow.flow_id
+    )
+    if flow.allow_reenrollment:
+        may_enter = Membership.active_flow.does_not_exist()
+    else:
+        may_enter = Membership.flow_id.does_not_exist()
+    try:
+        with TransactWrite(connection=_connection()) as tx:
+            tx.save(enrollment, condition=Enrollment.enrollment_id.does_not_exist())
+            tx.save(member, condition=may_enter)
+    except TransactWriteError as exc:
+        if not cancelled_by_condition(exc):
+            raise
+        return _refusal(flow, contact_id, enrollment_id)
+    return None
+
+
+def _refusal(flow: FlowRecord, contact_id: str, enrollment_id: str) -> Enrolled | None:
+    try:
+        existing = Enrollment.get(enrollment_id, consistent_read=True)
+    except Enrollment.DoesNotExist:
+        existing = None
+    if existing is not None:  # this very enrollment was claimed before: a retried request
+        if existing.status == "starting":
+            return None  # claimed, never started (the caller died in between): start it
+        return Enrolled(existing.status in ACTIVE, enrollment_id, existing.execution_arn)
+    member = Membership.get(flow.flow_id, contact_id, consistent_read=True)
+    if member.active_flow is not None:
+        reason = "already in this flow"
+    else:
+        reason = "was in this flow before, and the flow does not allow re-enrollment"
+    return Enrolled(False, member.enrollment_id, member.execution_arn, reason)
+
+
+def _start(flow: FlowRecord, enrollment_id: str, document: dict[str, Any]) -> str:
+    name = execution_name(enrollment_id)
+    sfn = aws.client("stepfunctions")
+    try:
+        return aws.call(
+            sfn.start_execution,
+            stateMachineArn=flow.state_machine_arn,
+            name=name,
+            input=json.dumps(document, ensure_ascii=False, separators=(",", ":")),
+        )["executionArn"]
+    except sfn.exceptions.ExecutionAlreadyExists:
+        return _execution_arn(flow.state_machine_arn, name)  # started by an earlier try
+    except Transient:
+        raise  # the claim stays "starting": a retry with the same id starts it
+    except Exception:
+        _release(flow.flow_id, enrollment_id)
+        raise
+
+
+def _release(flow_id: str, enrollment_id: str) -> None:
+    """Undo a claim whose execution could not start, so the contact may be enrolled again."""
+    enrollment = Enrollment.get(enrollment_id, consistent_read=True)
+    with TransactWrite(connection=_connection()) as tx:
+        tx.delete(enrollment)
+        tx.delete(
+            Membership(flow_id, enrollment.contact_id),
+            condition=Membership.enrollment_id == enrollment_id,
+        )
+
+
+def _stop(execution_arn: str, by: dict[str, Any]) -> None:
+    sfn = aws.client("stepfunctions")
+    cause = "removed from the flow" + "".join(f"; {k}: {v}" for k, v in sorted(by.items()))
+    # Gone already: nothing runs any more, only the record is left to close.
+    with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
+        aws.call(sfn.stop_execution, executionArn=execution_arn, error=STOP_ERROR, cause=cause)
+
+
+def _mark_running(enrollment_id: str, arn: str) -> None:
+    try:
+        Enrollment(enrollment_id).update(
+            actions=[Enrollment.execution_arn.set(arn), Enrollment.status.set("active")],
+            condition=Enrollment.status == "starting",
+        )
+    except UpdateError as exc:
+        if not cancelled_by_condition(exc):
+            raise
+        # A short flow can finish before this line: keep the reason it left with.
+        Enrollment(enrollment_id).update(actions=[Enrollment.execution_arn.set(arn)])
+
+
+def _execution_arn(state_machine_arn: str, name: str) -> str:
+    return state_machine_arn.replace(":stateMachine:", ":execution:", 1) + ":" + name
+
+
+@functools.cache
+def _connection() -> Connection:
+    return Connection(region=Enrollment.Meta.region)
