@@ -17,6 +17,7 @@ import html
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
@@ -31,6 +32,7 @@ SECRET_ENV = "CRMFLOW_UNSUBSCRIBE_SECRET"
 CONFIGURATION_SET_ENV = "CRMFLOW_SES_CONFIGURATION_SET"
 UNSUBSCRIBE = "unsubscribe"
 OPEN = "open"
+CLICK = "click"
 RTL_LOCALES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "ckb", "dv"})
 MAX_RECIPIENTS = 50  # SES's limit per message
 # 7-bit clean on the wire: non-ASCII bodies go base64 or quoted-printable, never raw 8bit
@@ -64,6 +66,33 @@ def unsubscribe_url(contact_id: str) -> str:
 
 def open_pixel_url(contact_id: str, enrollment_id: str, node: str) -> str:
     return f"{public_url()}/t/o/{sign(OPEN, f'{contact_id}|{enrollment_id}|{node}')}"
+
+
+def click_url(contact_id: str, enrollment_id: str, node: str, url: str) -> str:
+    """A tracked link: the API records the click, then redirects to `url`. The target is
+    inside the signed token, so the redirect cannot be pointed anywhere else."""
+    return f"{public_url()}/t/c/{sign(CLICK, f'{contact_id}|{enrollment_id}|{node}|{url}')}"
+
+
+def read_click(token: str) -> tuple[str, str, str, str] | None:
+    """(contact id, enrollment id, node, target URL) of a click token; None if forged."""
+    value = verify(CLICK, token)
+    parts = value.split("|", 3) if value else []
+    return (parts[0], parts[1], parts[2], parts[3]) if len(parts) == 4 else None
+
+
+_HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
+_TEXT_URL = re.compile(r"""https?://[^\s<>"')\]]+""")
+
+
+def track_links(body: str, tracked: Callable[[str], str], *, is_html: bool) -> str:
+    """`body` with each web link replaced by `tracked(link)`: the href of every <a> in HTML,
+    every bare http(s) URL in plain text. mailto:, tel: and anchors are left alone."""
+    if is_html:
+        return _HREF.sub(
+            lambda m: m[1] + m[2] + html.escape(tracked(html.unescape(m[3]))) + m[2], body
+        )
+    return _TEXT_URL.sub(lambda m: tracked(m[0]), body)
 
 
 def public_url() -> str:

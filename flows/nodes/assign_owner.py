@@ -27,7 +27,7 @@ class AssignOwnerParams(Params):
     strategy: Literal["round_robin", "rules", "least_loaded"] = Field(
         "round_robin",
         description="round_robin: take turns in the team; rules: first matching rule; "
-        "least_loaded: the rep with the fewest open contacts.",
+        "least_loaded: the member with the fewest open tasks.",
     )
     team_id: str | None = Field(
         None, description="The team to pick from (round_robin, least_loaded, fallback)."

@@ -55,6 +55,9 @@ def _send(step: Step) -> dict[str, Any]:
         if params.preheader
         else ""
     )
+    if params.track_clicks:
+        ids = (contact.contact_id, step.enrollment.get("id", ""), step.node)
+        body = mail.track_links(body, lambda url: mail.click_url(*ids, url), is_html=is_html)
     rtl = mail.is_rtl(f"{subject} {body}", contact.locale)
     link = unsubscribe if unsubscribe and unsubscribe not in body else None  # not twice
 
@@ -144,7 +147,7 @@ def _unsubscribe_text(locale: str | None) -> str:
 def _about(step: Step) -> dict[str, Any]:
     return {
         "node": step.node,
-        "enrollment_id": step.enrollment.get("id"),
+        "enrollment": step.enrollment.get("id"),
         "flow_id": step.enrollment.get("flow_id"),
         "purpose": step.params.purpose,
     }

@@ -126,7 +126,7 @@ def _post(
             "id": step.enrollment.get("flow_id"),
             "version": step.enrollment.get("flow_version"),
             "node": step.node,
-            "enrollment_id": step.enrollment.get("id"),
+            "enrollment": step.enrollment.get("id"),
         },
     }
     response = net.request(

@@ -29,7 +29,7 @@ def _send(step: Step) -> dict[str, Any]:
     contact = get_contact(step.contact_id)
     about = {
         "node": step.node,
-        "enrollment_id": step.enrollment.get("id"),
+        "enrollment": step.enrollment.get("id"),
         "flow_id": step.enrollment.get("flow_id"),
     }
     if contact.sms_opt_out:

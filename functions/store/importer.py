@@ -53,21 +53,83 @@ DELIMITERS = ",;\t"
 # Header synonyms per field, compared after _header_key() (case, spaces, punctuation,
 # Arabic/Persian letter variants ignored).
 SYNONYMS: dict[str, tuple[str, ...]] = {
-    "email": ("email", "e-mail", "email address", "e-mail address", "mail", "ایمیل",
-              "پست الکترونیک", "پست الکترونیکی", "رایانامه", "البريد الإلكتروني",
-              "البريد", "الإيميل", "ايميل"),
-    "first_name": ("first name", "given name", "forename", "first", "نام", "نام کوچک",
-                   "الاسم", "الاسم الأول", "اسم"),
-    "last_name": ("last name", "surname", "family name", "last", "نام خانوادگی",
-                  "اسم العائلة", "العائلة", "الكنية", "اللقب"),
+    "email": (
+        "email",
+        "e-mail",
+        "email address",
+        "e-mail address",
+        "mail",
+        "ایمیل",
+        "پست الکترونیک",
+        "پست الکترونیکی",
+        "رایانامه",
+        "البريد الإلكتروني",
+        "البريد",
+        "الإيميل",
+        "ايميل",
+    ),
+    "first_name": (
+        "first name",
+        "given name",
+        "forename",
+        "first",
+        "نام",
+        "نام کوچک",
+        "الاسم",
+        "الاسم الأول",
+        "اسم",
+    ),
+    "last_name": (
+        "last name",
+        "surname",
+        "family name",
+        "last",
+        "نام خانوادگی",
+        "اسم العائلة",
+        "العائلة",
+        "الكنية",
+        "اللقب",
+    ),
     "full_name": ("name", "full name", "contact name", "نام کامل", "الاسم الكامل"),
-    "phone": ("phone", "phone number", "mobile", "mobile phone", "mobile number", "cell",
-              "cell phone", "telephone", "tel", "تلفن", "شماره تلفن", "موبایل",
-              "تلفن همراه", "شماره موبایل", "الهاتف", "رقم الهاتف", "الجوال", "هاتف"),
-    "company_name": ("company", "company name", "organization", "organisation", "شرکت",
-                     "نام شرکت", "الشركة", "اسم الشركة"),
-    "job_title": ("job title", "title", "position", "سمت", "عنوان شغلی", "المسمى الوظيفي",
-                  "الوظيفة"),
+    "phone": (
+        "phone",
+        "phone number",
+        "mobile",
+        "mobile phone",
+        "mobile number",
+        "cell",
+        "cell phone",
+        "telephone",
+        "tel",
+        "تلفن",
+        "شماره تلفن",
+        "موبایل",
+        "تلفن همراه",
+        "شماره موبایل",
+        "الهاتف",
+        "رقم الهاتف",
+        "الجوال",
+        "هاتف",
+    ),
+    "company_name": (
+        "company",
+        "company name",
+        "organization",
+        "organisation",
+        "شرکت",
+        "نام شرکت",
+        "الشركة",
+        "اسم الشركة",
+    ),
+    "job_title": (
+        "job title",
+        "title",
+        "position",
+        "سمت",
+        "عنوان شغلی",
+        "المسمى الوظيفي",
+        "الوظيفة",
+    ),
     "tags": ("tags", "tag", "labels", "برچسب", "برچسب ها", "الوسوم", "وسوم"),
     "products": ("products", "product", "purchased products", "محصولات", "المنتجات"),
     "country": ("country", "country code", "کشور", "البلد", "الدولة"),
@@ -87,8 +149,19 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
 FIELDS = frozenset(SYNONYMS)
 TRUE = frozenset({"yes", "y", "true", "t", "1", "on", "x", "نعم", "بله", "بلی", "آره"})
 FALSE = frozenset({"no", "n", "false", "f", "0", "off", "", "لا", "خیر", "نه"})
-_LETTER_VARIANTS = str.maketrans({"ي": "ی", "ى": "ی", "ك": "ک", "أ": "ا", "إ": "ا", "آ": "ا",
-                                  "ة": "ه", "ـ": None, "\u200c": None})
+_LETTER_VARIANTS = str.maketrans(
+    {
+        "ي": "ی",
+        "ى": "ی",
+        "ك": "ک",
+        "أ": "ا",
+        "إ": "ا",
+        "آ": "ا",
+        "ة": "ه",
+        "ـ": None,
+        "\u200c": None,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -170,7 +243,7 @@ def _read_csv(source: str | Path | IO[str] | IO[bytes]) -> tuple[list[str], Iter
 def _delimiter(text: str) -> str:
     first_line = text.split("\n", 1)[0]
     try:
-        delimiter = csv.Sniffer().sniff(text[:64 * 1024], delimiters=DELIMITERS).delimiter
+        delimiter = csv.Sniffer().sniff(text[: 64 * 1024], delimiters=DELIMITERS).delimiter
         if delimiter in first_line:
             return delimiter
     except csv.Error:
@@ -226,8 +299,9 @@ def _check_target(target: str) -> str | None:
         return None
     if target in FIELDS or (target.startswith("custom.") and len(target) > 7):
         return target
-    raise BadMapping(f"unknown field '{target}'; fields: {', '.join(sorted(FIELDS))}, "
-                     "custom.<name>, ignore")
+    raise BadMapping(
+        f"unknown field '{target}'; fields: {', '.join(sorted(FIELDS))}, custom.<name>, ignore"
+    )
 
 
 def _snake(text: str) -> str:
@@ -270,7 +344,7 @@ def _row_fields(
 ) -> dict[str, Any]:
     if not any(c.strip() for c in cells):
         raise _Reject("row", "empty row")
-    if len(cells) > len(header) and any(c.strip() for c in cells[len(header):]):
+    if len(cells) > len(header) and any(c.strip() for c in cells[len(header) :]):
         raise _Reject("row", f"{len(cells)} cells but the header has {len(header)} columns")
     raw = {f: c.strip() for f, c in zip(columns, cells, strict=False) if f and c.strip()}
     if not raw.get("email"):
@@ -357,9 +431,15 @@ def _country(value: str, region: str | None) -> str:
 
 
 _PARSERS: dict[str, Callable[[str, str | None], Any]] = {
-    "email": _email, "phone": _phone, "tags": _tags, "products": _products,
-    "email_consent": _boolean, "sms_opt_out": _boolean, "score": _score,
-    "time_zone": _time_zone, "country": _country,
+    "email": _email,
+    "phone": _phone,
+    "tags": _tags,
+    "products": _products,
+    "email_consent": _boolean,
+    "sms_opt_out": _boolean,
+    "score": _score,
+    "time_zone": _time_zone,
+    "country": _country,
 }
 
 
@@ -392,7 +472,10 @@ def _items(fields: dict[str, Any], report: ImportReport) -> list[tuple[str, dict
     return [
         (Contact.Meta.table_name, item),
         (EmailClaim.Meta.table_name, {"email": {"S": email}, "contact_id": {"S": cid}}),
-        *((ContactIndex.Meta.table_name, {"key": {"S": k}, "contact_id": {"S": cid}}) for k in keys),
+        *(
+            (ContactIndex.Meta.table_name, {"key": {"S": k}, "contact_id": {"S": cid}})
+            for k in keys
+        ),
     ]
 
 
@@ -404,8 +487,13 @@ def contact_item(fields: dict[str, Any]) -> dict[str, Any]:
     item = dict(_template())
     cid = new_id("c")
     stamp = _ATTRS["created_at"].serialize(now())
-    item.update(contact_id={"S": cid}, contact_shard={"N": str(shard_of(cid))},
-                created_at={"S": stamp}, updated_at={"S": stamp}, last_touch_at={"S": stamp})
+    item.update(
+        contact_id={"S": cid},
+        contact_shard={"N": str(shard_of(cid))},
+        created_at={"S": stamp},
+        updated_at={"S": stamp},
+        last_touch_at={"S": stamp},
+    )
     for name, value in fields.items():
         if value or value is False:  # DynamoDB stores no empty set or string
             attr = _ATTRS[name]
@@ -426,8 +514,11 @@ def _template() -> dict[str, Any]:
 def _claimed_emails(emails: list[str]) -> set[str]:
     table = EmailClaim.Meta.table_name
     request: dict[str, Any] = {
-        table: {"Keys": [{"email": {"S": e}} for e in emails], "ConsistentRead": True,
-                "ProjectionExpression": "email"}
+        table: {
+            "Keys": [{"email": {"S": e}} for e in emails],
+            "ConsistentRead": True,
+            "ProjectionExpression": "email",
+        }
     }
     found: set[str] = set()
     for attempt in range(MAX_ATTEMPTS):
@@ -443,7 +534,7 @@ def _claimed_emails(emails: list[str]) -> set[str]:
 def _batch_write(items: list[tuple[str, dict]]) -> None:
     for start in range(0, len(items), BATCH_WRITE_LIMIT):
         request: dict[str, list] = {}
-        for table, item in items[start:start + BATCH_WRITE_LIMIT]:
+        for table, item in items[start : start + BATCH_WRITE_LIMIT]:
             request.setdefault(table, []).append({"PutRequest": {"Item": item}})
         _send(request)
 
@@ -475,7 +566,9 @@ def _numbered(records: Iterable[list[str]]) -> Iterator[tuple[int, list[str]]]:
         for number, cells in enumerate(records, start=2):
             yield number, cells
     except csv.Error as exc:  # e.g. a field over csv.field_size_limit(): stop, say where
-        raise UnreadableFile(f"row {number + 1} cannot be read ({exc}); rows before it were processed") from None
+        raise UnreadableFile(
+            f"row {number + 1} cannot be read ({exc}); rows before it were processed"
+        ) from None
 
 
 def _chunks(items: Iterator[Any], size: int) -> Iterator[list[Any]]:

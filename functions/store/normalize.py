@@ -36,11 +36,17 @@ def phone(value: str, region: str | None = None) -> str:
     try:
         number = phonenumbers.parse(value, (region or "").upper() or None)
     except phonenumbers.NumberParseException as exc:
-        raise InvalidRecord(f"'{value}' is not a phone number: {_PARSE_ERRORS.get(exc.error_type, exc._msg)}") from None
+        raise InvalidRecord(
+            f"'{value}' is not a phone number: {_PARSE_ERRORS.get(exc.error_type, exc._msg)}"
+        ) from None
     if not phonenumbers.is_valid_number(number):
         raise InvalidRecord(
             f"'{value}' is not a valid phone number"
-            + ("" if region or value.lstrip().startswith("+") else "; write it with its country code, e.g. +49…")
+            + (
+                ""
+                if region or value.lstrip().startswith("+")
+                else "; write it with its country code, e.g. +49…"
+            )
         )
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 

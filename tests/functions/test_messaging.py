@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import json
+import re
 import threading
 from email.message import EmailMessage
 from email.policy import default as default_policy
@@ -124,7 +125,7 @@ def test_personalised_email_with_a_fallback_for_the_missing_name(aws) -> None:
             "email_sent",
             {
                 "node": "n1",
-                "enrollment_id": "enr-1",
+                "enrollment": "enr-1",
                 "flow_id": "welcome",
                 "purpose": "marketing",
                 "message_id": result["message_id"],
@@ -163,6 +164,45 @@ def test_unsubscribe_tokens_cannot_be_forged() -> None:
             assert mail.verify(mail.UNSUBSCRIBE, bad) is None
         env.setenv("CRMFLOW_UNSUBSCRIBE_SECRET", "rotated")
         assert mail.verify(mail.UNSUBSCRIBE, token) is None
+
+
+def test_links_are_tracked_through_signed_redirects_and_the_unsubscribe_link_is_not(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com", "first_name": "سارا"})
+    body = (
+        '<p><a href="https://acme.com/offer?a=1&amp;b=2">عرض</a> '
+        "<a href='https://acme.com/fa/پیشنهاد'>پیشنهاد</a> "
+        '<a href="mailto:help@acme.com">mail</a> <a href="#top">top</a></p>'
+    )
+    run("send_email", {**EMAIL, "body": body}, sara.contact_id)
+    page = html_of(mime())
+    links = re.findall(r"""href=["']([^"']+)["']""", page)
+    tracked = [link for link in links if "/t/c/" in link]
+    assert [mail.read_click(link.rsplit("/", 1)[1]) for link in tracked] == [
+        (sara.contact_id, "enr-1", "n1", "https://acme.com/offer?a=1&b=2"),
+        (sara.contact_id, "enr-1", "n1", "https://acme.com/fa/پیشنهاد"),
+    ]
+    assert "mailto:help@acme.com" in links and "#top" in links
+    assert any(link.startswith(PUBLIC + "/u/") for link in links)  # unsubscribe, untracked
+    assert mail.read_click(tracked[0].rsplit("/", 1)[1][:-2] + "xx") is None  # forged
+
+
+def test_links_stay_as_written_when_click_tracking_is_off(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com"})
+    text = {
+        **EMAIL,
+        "body": "See https://acme.com/a (or https://acme.com/b).",
+        "body_format": "text",
+    }
+    run("send_email", {**text, "track_clicks": False}, sara.contact_id)
+    assert "See https://acme.com/a (or https://acme.com/b)." in text_of(mime())
+    run(
+        "send_email",
+        text,
+        sara.contact_id,
+        execution="arn:aws:states:us-east-1:1:execution:welcome:enr-2",
+    )
+    plain = text_of(mime())
+    assert "https://acme.com/a" not in plain and plain.count(PUBLIC + "/t/c/") == 2
 
 
 def test_transactional_email_has_no_unsubscribe(aws) -> None:
