@@ -123,3 +123,19 @@ def test_evaluate_reads_the_contact_fresh(client, store, kind, params, score, ou
     contact = contacts.create_contact({"email": "a@example.com", "score": score, "country": "IR"})
     event = payload(kind, params, contact.contact_id)
     assert invoke(client, "evaluate", event) == {"output": output}
+
+
+def test_every_lambda_a_compiled_template_calls_is_registered_and_has_a_handler() -> None:
+    from pathlib import Path
+
+    from flows import compile_flow
+    from functions import steps
+    from functions.app import app as chalice_app
+
+    called = set()
+    for path in sorted(Path("flows/templates").glob("*.flow.json")):
+        called |= set(compile_flow(path.read_text()).handlers)
+    registered = {function.name for function in chalice_app.pure_lambda_functions}
+    assert registered == set(steps.HANDLERS)
+    assert called <= registered, f"templates call unregistered Lambdas: {called - registered}"
+    assert {"resolve_wait", "finish", "wait_for_event", "enroll_in_flow"} <= called
