@@ -4,6 +4,7 @@ fields a template reads. Rendering happens in the step handlers, in a sandbox.""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import get_close_matches
 from functools import lru_cache
 
 from jinja2 import TemplateSyntaxError, nodes
@@ -33,6 +34,9 @@ def analyse(source: str) -> TemplateInfo:
         tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
         return TemplateInfo(f"template error on line {exc.lineno}: {exc.message}", (), ())
+    unknown = _unknown_filter_or_test(tree)
+    if unknown:
+        return TemplateInfo(unknown, (), ())
     fields: set[str] = set()
     roots: set[str] = set()
     declared = {n.name for n in tree.find_all(nodes.Name) if n.ctx in ("store", "param")}
@@ -43,3 +47,18 @@ def analyse(source: str) -> TemplateInfo:
         if node.ctx == "load" and node.name not in declared and node.name not in _KNOWN:
             roots.add(node.name)
     return TemplateInfo(None, tuple(sorted(fields)), tuple(sorted(roots)))
+
+
+def _unknown_filter_or_test(tree: nodes.Template) -> str | None:
+    # Jinja resolves filters only when it compiles a template, so a parse passes
+    # `{{ name | titel }}`; rendering would then fail for every contact.
+    for kind, node_type, known in (
+        ("filter", nodes.Filter, _ENV.filters),
+        ("test", nodes.Test, _ENV.tests),
+    ):
+        for node in tree.find_all(node_type):
+            if node.name not in known:
+                close = get_close_matches(node.name, list(known), n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                return f"unknown {kind} '{node.name}'{hint}"
+    return None

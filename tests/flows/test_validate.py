@@ -619,6 +619,21 @@ def test_a_template_syntax_error_is_reported_at_the_param(flow, node, edge, erro
     ]
 
 
+def test_an_unknown_filter_or_test_is_reported_with_the_closest_name(flow, node, edge, errors):
+    body = "{% if contact.score is evn %}x{% endif %}"
+    doc = flow(
+        nodes=[
+            node("done", "end"),
+            node("mail", "send_email", **{**EMAIL, "subject": "Hi {{ contact.first_name | titel }}", "body": body}),
+        ],
+        edges=[edge("start", "mail"), edge("mail", "done")],
+    )
+    assert errors(doc) == [
+        "$.nodes[1].params.subject [node mail]: unknown filter 'titel'; did you mean 'title'?",
+        "$.nodes[1].params.body [node mail]: unknown test 'evn'; did you mean 'even'?",
+    ]
+
+
 def test_a_credential_pasted_into_a_header(flow, node, edge, errors):
     doc = _one_step(
         flow, node, edge, "http_request",
