@@ -64,7 +64,11 @@ class Facts:
 def _field(record: Model, name: str) -> Any:
     if name == "id":  # contact.id, deal.id, company.id: the record's key
         return getattr(record, record._hash_key_attribute().attr_name)
-    return getattr(record, name, None)
+    if name in record.get_attributes():
+        return getattr(record, name)
+    # Declared fields without a column of their own (budget, renewal_date, emails_opened…)
+    # live in the record's custom fields, where imports, webhooks and steps put them.
+    return (getattr(record, "custom", None) or {}).get(name)
 
 
 def matches(criteria: Criteria, facts: Facts) -> bool:

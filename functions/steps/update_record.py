@@ -172,16 +172,25 @@ def _name(ref: str) -> tuple[str, str]:
     return scope, name
 
 
+def _stored_in_custom(record: Model, scope: str, name: str) -> bool:
+    # Fields flows/fields.py declares (budget, renewal_date…) that have no column of their
+    # own are kept in the record's custom fields, as imports and webhooks keep them.
+    if scope == "custom":
+        return True
+    kind = {Contact: "contact", Deal: "deal", Company: "company"}[type(record)]
+    return name not in record.get_attributes() and name in KNOWN_SCOPES[kind]
+
+
 def _get(record: Model, ref: str) -> Any:
     scope, name = _name(ref)
-    if scope == "custom":
+    if _stored_in_custom(record, scope, name):
         return (record.custom or {}).get(name)
     return getattr(record, name, None)
 
 
 def _set(record: Model, ref: str, value: Any) -> None:
     scope, name = _name(ref)
-    if scope == "custom":
+    if _stored_in_custom(record, scope, name):
         custom = dict(record.custom or {})
         if value is None:
             custom.pop(name, None)

@@ -444,3 +444,13 @@ def test_the_deal_is_read_once_per_evaluation_and_only_when_asked(sara, monkeypa
     assert calls == ["deal"]
     assert branch("first_name", "equals", "Sara", sara) == "yes"
     assert calls == ["deal"]  # a contact-only condition reads no deal
+
+
+def test_declared_contact_fields_without_a_column_live_in_custom_and_branches_read_them(sara) -> None:
+    update({"set": {"budget": "5000", "renewal_date": "2027-03-01"}, "increment": {"emails_opened": 2}}, sara)
+    stored = contacts.get_contact(sara)
+    assert stored.custom["budget"] == "5000" and stored.custom["renewal_date"] == "2027-03-01"
+    assert stored.custom["emails_opened"] == 2
+    assert branch("budget", "at_least", 1000, sara) == "yes"
+    assert branch("emails_opened", "at_least", 3, sara) == "no"
+    assert branch("renewal_date", "is_set", None, sara) == "yes"
