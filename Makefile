@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint run bench schema golden clean
+.PHONY: help install test lint run simulate bench schema golden clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -24,17 +24,21 @@ test: $(STAMP)  ## run lint and the whole test suite
 lint: $(STAMP)  ## ruff
 	$(BIN)/ruff check .
 
-run: $(STAMP)  ## validate, compile and simulate every template on the local interpreter
+run: $(STAMP)  ## the local stack: API :8000, moto :5050, editor :8501; data in .crmflow/ (RUN_ARGS="--reset")
 	$(BIN)/crmflow validate --strict flows/templates/*.flow.json
 	$(BIN)/crmflow compile flows/templates/*.flow.json -o build/asl
+	$(BIN)/crmflow up $(RUN_ARGS)
+
+simulate: $(STAMP)  ## every path of every template on the local interpreter, with stand-in steps
 	$(BIN)/crmflow simulate --all-paths flows/templates/*.flow.json
 
 bench: $(STAMP)  ## validate+compile timings for 10/100/500-node flows
 	$(BIN)/python bench/compile_bench.py
 
-schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema and node reference
+schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference and OpenAPI
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json
 	$(BIN)/crmflow docs -o docs/nodes.md
+	$(BIN)/crmflow openapi -o docs/openapi.json
 
 golden: $(STAMP)  ## regenerate golden ASL for the templates (review the diff!)
 	$(BIN)/python -m infra.golden

@@ -64,3 +64,19 @@ BadMapping = _named(
 NotConfigured = _named(
     "Crm.NotConfigured", "A setting the deployment must provide is missing.", CrmError
 )
+BadSignature = _named(
+    "Http.BadSignature", "A signed request's signature or timestamp does not check out.", CrmError
+)
+BadRequest = _named(
+    "Http.BadRequest",
+    "A request's body or parameters are malformed; the message says where.",
+    CrmError,
+)
+EnrollmentNotFound = _named("Crm.EnrollmentNotFound", "No enrollment has this id.", CrmError)
+# Who may call the HTTP API; functions/api/errors.py gives each error its status code.
+Unauthorized = _named(
+    "Http.Unauthorized", "The request has no API key, or one that is unknown or revoked.", CrmError
+)
+Forbidden = _named(
+    "Http.Forbidden", "The API key's role lacks the permission the call needs.", CrmError
+)

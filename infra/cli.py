@@ -17,6 +17,7 @@ from flows.issues import Issue, Report
 from flows.reference import nodes_markdown
 from flows.schema import schema_text
 from flows.validate import validate
+from infra.local import commands as local_commands
 
 T = TypeVar("T")
 
@@ -353,6 +354,71 @@ def docs_cmd(out: str | None) -> None:
     _emit(nodes_markdown(), out)
 
 
+@main.command("openapi")
+@click.option("-o", "--out", type=click.Path(dir_okay=False), help="Write to this file.")
+def openapi_cmd(out: str | None) -> None:
+    """Print the HTTP API's OpenAPI 3.1 description (JSON), generated from the routes."""
+    from functions.api.openapi import openapi_text
+
+    _emit(openapi_text(), out)
+
+
+@main.group("key")
+def key_group() -> None:
+    """Issue and revoke HTTP API keys.
+
+    Keys are stored in the DynamoDB the environment points at (AWS_ENDPOINT_URL,
+    AWS_REGION, CRMFLOW_TABLE_PREFIX). Use this for the first admin key; admins issue the
+    rest with POST /keys.
+    """
+
+
+@key_group.command("issue")
+@click.option("--name", required=True, help="Who or what holds the key.")
+@click.option(
+    "--role",
+    required=True,
+    metavar="ROLE",
+    help="admin, marketer, sales_rep, read_only or integration.",
+)
+@click.option("--user", "user_id", help="The user a user key belongs to (required for sales_rep).")
+@click.option(
+    "--flow",
+    "flows",
+    multiple=True,
+    metavar="FLOW_ID",
+    help="Integration keys: a flow whose hooks it may call ('*' for every flow). Repeatable.",
+)
+@click.option("--events", is_flag=True, help="Integration keys: may post events.")
+def key_issue_cmd(
+    name: str, role: str, user_id: str | None, flows: tuple[str, ...], events: bool
+) -> None:
+    """Issue a key and print it (stdout, alone). It is not stored and cannot be shown again."""
+    from functions.auth import issue_key
+    from functions.errors import CrmError
+
+    try:
+        key_id, key = issue_key(name, role, user_id=user_id, flows=flows, events=events, by="cli")
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(key)
+    click.echo(f"issued key {key_id} ({role}); store it now, it is not shown again", err=True)
+
+
+@key_group.command("revoke")
+@click.argument("key_id")
+def key_revoke_cmd(key_id: str) -> None:
+    """Revoke the key KEY_ID (the part after crm_): calls with it get 401 from now on."""
+    from functions.auth import revoke_key
+    from functions.errors import CrmError
+
+    try:
+        key = revoke_key(key_id)
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"revoked key {key.key_id} ({key.name}) at {key.revoked_at.isoformat()}")
+
+
 def _emit(text: str, out: str | None) -> None:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)
@@ -360,6 +426,11 @@ def _emit(text: str, out: str | None) -> None:
         click.echo(f"wrote {out}", err=True)
     else:
         click.echo(text, nl=False)
+
+
+# The local stack (`crmflow up`) and one local run (`crmflow run`): infra/local/commands.py.
+main.add_command(local_commands.up_cmd)
+main.add_command(local_commands.run_cmd)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,7 @@ import functools
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -89,7 +89,9 @@ def find_by_email(address: str) -> Contact | None:
     return get_contact(claim.contact_id)
 
 
-def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contact:
+def update_contact(
+    contact_id: str, change: Callable[[Contact], None], *, changed_by: str | None = None
+) -> Contact:
     """Apply `change` to a fresh read and save it if nobody saved in between; otherwise
     read again and re-apply (optimistic locking on `version`). Concurrent writers both land."""
     for attempt in range(UPDATE_RETRIES):
@@ -99,6 +101,7 @@ def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contac
         # DynamoDB stores no empty set, so a tagless contact reads back None: hand out sets.
         contact.tags, contact.products = set(old_tags), set(old_products)
         change(contact)
+        contact.changed_by = changed_by  # whose change this is: a flow step's enrollment, or None
         contact.email = normalize.email(contact.email)
         contact.tags = _tags(contact.tags)
         contact.updated_at = now()
@@ -122,20 +125,40 @@ def update_contact(contact_id: str, change: Callable[[Contact], None]) -> Contac
     raise ConflictRetriesExhausted(f"contact '{contact_id}' kept changing; try again")
 
 
-def contacts_by_owner(owner_id: str, limit: int = 50) -> Iterator[Contact]:
-    return Contact.by_owner.query(owner_id, scan_index_forward=False, limit=limit)
+def get_contacts(contact_ids: Iterable[str]) -> list[Contact]:
+    """The contacts with these ids, in the order given; ids with no contact are left out."""
+    ids = list(dict.fromkeys(contact_ids))
+    found = {c.contact_id: c for c in Contact.batch_get(ids, consistent_read=True)}
+    return [found[i] for i in ids if i in found]
 
 
-def contacts_by_stage(stage: str, limit: int = 50) -> Iterator[Contact]:
-    return Contact.by_stage.query(stage, scan_index_forward=False, limit=limit)
+# The paged queries return PynamoDB's result iterator: once read, its `last_evaluated_key`
+# is the cursor of the next page (None at the end), to pass back as `cursor`.
 
 
-def contact_ids_by_tag(tag: str) -> Iterator[str]:
-    return (row.contact_id for row in ContactIndex.query(f"tag#{normalize.tag(tag)}"))
+def contacts_by_owner(
+    owner_id: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> Iterator[Contact]:
+    return Contact.by_owner.query(
+        owner_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
 
 
-def contact_ids_by_product(product: str) -> Iterator[str]:
-    return (row.contact_id for row in ContactIndex.query(f"product#{product}"))
+def contacts_by_stage(
+    stage: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> Iterator[Contact]:
+    return Contact.by_stage.query(
+        stage, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
+
+
+def contact_ids_by_tag(tag: str, after: str | None = None) -> Iterator[str]:
+    """Ids of contacts with the tag, in id order; from the first id past `after`."""
+    return _indexed(f"tag#{normalize.tag(tag)}", after)
+
+
+def contact_ids_by_product(product: str, after: str | None = None) -> Iterator[str]:
+    return _indexed(f"product#{product}", after)
 
 
 def contact_ids_not_contacted_since(days: int) -> Iterator[str]:
@@ -173,6 +196,11 @@ def timeline(
 def _connection() -> Connection:
     # The models' own region (fixed at import), and one client for all transactions.
     return Connection(region=Contact.Meta.region)
+
+
+def _indexed(key: str, after: str | None) -> Iterator[str]:
+    condition = ContactIndex.contact_id > after if after is not None else None
+    return (row.contact_id for row in ContactIndex.query(key, condition))
 
 
 def _tags(tags: set | None) -> set[str]:

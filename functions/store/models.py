@@ -30,6 +30,17 @@
 | contacts in flow F right now           | Membership GSI active (active_flow, contact_id):     |
 |                                        | active_flow is set only while the contact is in F    |
 | who waits for event E                  | EventWait (hash contact_id, range "E#enrollment#state")|
+| published flows a trigger starts       | TriggerIndex (hash "record#contact", "event#purchase",|
+|                                        | "date_relative"…, range flow_id), kept by publish    |
+| contacts/deals whose date field is D   | DueDate (hash "<field>#<YYYY-MM-DD>" and             |
+|                                        | "<field>#--<MM-DD>" for yearly, range record id)     |
+| has this delivery been seen?           | Delivery (hash key), TTL: idempotent hooks and events|
+| per-node counts of a flow              | NodeStats (hash flow_id, range "<version>#<node>"),  |
+|                                        | atomic ADD when a contact leaves                     |
+| every flow (the API's flow list)       | FlowRecord GSI by_status (status, flow_id): one Query|
+|                                        | per status (draft, published, unpublished)           |
+| the API key a request carries          | ApiKey (hash SHA-256 of the key's secret)            |
+| an API key by its id (to revoke it)    | ApiKey GSI by_key_id (key_id, keys only)             |
 
 No request path scans: every read above is a GetItem or a Query.
 """
@@ -46,6 +57,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.constants import STREAM_NEW_AND_OLD_IMAGE
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -54,9 +66,12 @@ from functions.store.tables import region, table_name
 LAST_CONTACT_SHARDS = 8
 
 
-def _meta(suffix: str) -> type:
+def _meta(suffix: str, *, stream: bool = False) -> type:
     # Region and table name are read when the model class is defined (import time).
-    return type("Meta", (), {"table_name": table_name(suffix), "region": region()})
+    attributes = {"table_name": table_name(suffix), "region": region()}
+    if stream:  # record-change triggers read old and new images from the table's stream
+        attributes["stream_view_type"] = STREAM_NEW_AND_OLD_IMAGE
+    return type("Meta", (), attributes)
 
 
 class ContactsByOwner(GlobalSecondaryIndex):
@@ -89,7 +104,7 @@ class ContactsByLastTouch(GlobalSecondaryIndex):
 class Contact(Model):
     """A person: the center of the CRM."""
 
-    Meta = _meta("contacts")
+    Meta = _meta("contacts", stream=True)
     contact_id = UnicodeAttribute(hash_key=True)
     email = UnicodeAttribute()  # normalised: trimmed, lowercase
     first_name = UnicodeAttribute(null=True)
@@ -119,6 +134,9 @@ class Contact(Model):
     last_contacted_at = UTCDateTimeAttribute(null=True)
     last_touch_at = UTCDateTimeAttribute()  # last_contacted_at, or created_at if never
     contact_shard = NumberAttribute()  # spreads by_last_touch over LAST_CONTACT_SHARDS keys
+    # The enrollment whose step made the latest change (None for people and systems): a
+    # flow's own writes do not end it by its goals, its goal nodes do (triggers/goals.py).
+    changed_by = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_owner = ContactsByOwner()
@@ -154,7 +172,7 @@ class Activity(Model):
 
 
 class Company(Model):
-    Meta = _meta("companies")
+    Meta = _meta("companies", stream=True)
     company_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     domain = UnicodeAttribute(null=True)
@@ -186,7 +204,7 @@ class DealsByContact(GlobalSecondaryIndex):
 
 
 class Deal(Model):
-    Meta = _meta("deals")
+    Meta = _meta("deals", stream=True)
     deal_id = UnicodeAttribute(hash_key=True)
     name = UnicodeAttribute()
     pipeline = UnicodeAttribute()
@@ -278,6 +296,18 @@ class Counter(Model):
     value = NumberAttribute(default=0)
 
 
+class FlowsByStatus(GlobalSecondaryIndex):
+    # Listing flows without a Scan: status is always set (publish writes it with every
+    # version), has three values, and flows are few and rarely written, so the three
+    # partitions stay cool.
+    class Meta:
+        index_name = "by_status"
+        projection = AllProjection()
+
+    status = UnicodeAttribute(hash_key=True)
+    flow_id = UnicodeAttribute(range_key=True)
+
+
 class FlowRecord(Model):
     """A flow and what is live: the published version's state machine, if any."""
 
@@ -289,8 +319,11 @@ class FlowRecord(Model):
     published_version = NumberAttribute(null=True)
     state_machine_arn = UnicodeAttribute(null=True)  # of the published version
     trigger_kind = UnicodeAttribute(null=True)
+    trigger_key = UnicodeAttribute(null=True)  # its row in TriggerIndex while published
     allow_reenrollment = BooleanAttribute(default=False)
     updated_at = UTCDateTimeAttribute()
+
+    by_status = FlowsByStatus()
 
 
 class FlowVersion(Model):
@@ -331,6 +364,9 @@ class Enrollment(Model):
     left_at = UTCDateTimeAttribute(null=True)
     left_node = UnicodeAttribute(null=True)
     error = JSONAttribute(null=True)
+    path = JSONAttribute(
+        null=True
+    )  # nodes passed, set when it leaves: [{node, entered_at, left_at}]
     source = JSONAttribute(default=dict)  # what enrolled it: trigger kind, flow and node…
 
     by_contact = EnrollmentsByContact()
@@ -373,6 +409,80 @@ class EventWait(Model):
     expires = NumberAttribute()  # TTL: the wait's timeout, plus a day
 
 
+class TriggerIndex(Model):
+    """Published flows by what starts them, so a record change, an event or the scheduler
+    finds its flows with one Query."""
+
+    Meta = _meta("trigger-index")
+    trigger_key = UnicodeAttribute(hash_key=True)  # "record#contact", "event#purchase"…
+    flow_id = UnicodeAttribute(range_key=True)
+    version = NumberAttribute()
+    kind = UnicodeAttribute()  # the trigger node kind
+    params = JSONAttribute(default=dict)  # the trigger node's params
+    last_run_at = UTCDateTimeAttribute(null=True)  # schedule triggers: the last run done
+
+
+class DueDate(Model):
+    """Records by the value of a date field: what date_relative triggers query each day."""
+
+    Meta = _meta("due-dates")
+    due_key = UnicodeAttribute(hash_key=True)  # "renewal_date#2027-03-01", "birthday#--03-01"
+    record_id = UnicodeAttribute(range_key=True)  # contact or deal id
+    contact_id = UnicodeAttribute(null=True)  # a deal's contact
+
+
+class Delivery(Model):
+    """A delivery already handled (Idempotency-Key of a hook, id of an event) and the
+    answer it got, so a re-delivery gets the same answer and changes nothing."""
+
+    Meta = _meta("deliveries")
+    key = UnicodeAttribute(hash_key=True)
+    answer = JSONAttribute(default=dict)
+    status = NumberAttribute(default=202)
+    at = UTCDateTimeAttribute()
+    expires = NumberAttribute()  # TTL
+
+
+class ApiKeysById(GlobalSecondaryIndex):
+    class Meta:
+        index_name = "by_key_id"
+        projection = KeysOnlyProjection()
+
+    key_id = UnicodeAttribute(hash_key=True)
+
+
+class ApiKey(Model):
+    """An HTTP API key: who holds it and what its role lets it do. The key's secret is
+    never stored, only its SHA-256 (see functions/auth.py)."""
+
+    Meta = _meta("api-keys")
+    key_hash = UnicodeAttribute(hash_key=True)  # sha256 hex of the secret part of the key
+    key_id = UnicodeAttribute()  # the visible part: "crm_<key_id>_<secret>"
+    name = UnicodeAttribute()
+    role = UnicodeAttribute()  # admin, marketer, sales_rep, read_only, integration
+    user_id = UnicodeAttribute(null=True)  # user keys: whose records "own" means
+    flows = UnicodeSetAttribute(null=True)  # integration keys: flows whose hooks it calls; "*"
+    events = BooleanAttribute(default=False)  # integration keys: may post events
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)  # the key id (or "cli") that issued it
+    revoked_at = UTCDateTimeAttribute(null=True)
+
+    by_key_id = ApiKeysById()
+
+
+class NodeStats(Model):
+    """How many contacts that left a flow passed each node, and where they left it."""
+
+    Meta = _meta("node-stats")
+    flow_id = UnicodeAttribute(hash_key=True)
+    node_key = UnicodeAttribute(range_key=True)  # "000003#welcome": version, node
+    entered = NumberAttribute(default=0)
+    goal = NumberAttribute(default=0)  # left here by meeting a goal
+    failed = NumberAttribute(default=0)  # a step failed here
+    unenrolled = NumberAttribute(default=0)  # removed while here
+    finished = NumberAttribute(default=0)  # the flow ended here
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
     EmailClaim,
@@ -391,4 +501,9 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Enrollment,
     Membership,
     EventWait,
+    TriggerIndex,
+    DueDate,
+    Delivery,
+    NodeStats,
+    ApiKey,
 )

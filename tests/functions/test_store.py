@@ -342,7 +342,7 @@ def test_timeline_newest_first_in_pages(store):
 READS = {
     "get_contact", "find_by_email", "contacts_by_owner", "contacts_by_stage",
     "contact_ids_by_tag", "contact_ids_by_product", "contact_ids_not_contacted_since",
-    "timeline",
+    "timeline", "get_contacts",
 }
 WRITES = {"build_contact", "create_contact", "update_contact", "add_activity"}
 OTHER = {"now", "shard_of", "backoff", "cancelled_by_condition"}
@@ -390,6 +390,7 @@ def test_no_access_pattern_scans(store, scans_forbidden):
         "contact_ids_by_product": lambda: list(contacts.contact_ids_by_product("pro")),
         "contact_ids_not_contacted_since": lambda: list(contacts.contact_ids_not_contacted_since(0)),
         "timeline": lambda: contacts.timeline(contact.contact_id, limit=1),
+        "get_contacts": lambda: contacts.get_contacts([contact.contact_id, "c_gone"]),
     }
     assert set(calls) == READS
     answers = {name: call() for name, call in calls.items()}

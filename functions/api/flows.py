@@ -1,0 +1,173 @@
+"""Flows over HTTP: list and read them, validate a document, save a draft, publish and
+unpublish.
+
+Service modules are imported inside the views: every Lambda of the app imports this
+module at cold start, and only API calls need them (publishing pulls in the compiler).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from chalice import Blueprint
+
+from functions.api.routing import Call, field_error, json_response, record_json, route
+
+bp = Blueprint(__name__)
+
+MAX_DOCUMENT = 350_000  # bytes of flow JSON
+
+FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.schema.json."
+
+
+@route(bp, "/flows", permission="flows:read", query="FlowList", errors=(400,))
+def flows_list(call: Call) -> Any:
+    """List the flows, or those in one status."""
+    from functions.catalog import list_flows
+
+    return {"flows": [record_json(f) for f in list_flows(call.query.status)]}
+
+
+@route(bp, "/flows/{flow_id}", permission="flows:read", errors=(404,))
+def flows_show(call: Call, flow_id: str) -> Any:
+    """Read a flow: its record and its newest version's document."""
+    from functions.catalog import get_flow, latest_version
+
+    flow = get_flow(flow_id)
+    latest = latest_version(flow)
+    return {
+        "flow": record_json(flow),
+        "latest": _version_json(latest, document=True) if latest else None,
+    }
+
+
+@route(bp, "/flows/{flow_id}/versions", permission="flows:read", errors=(404,))
+def flows_versions(call: Call, flow_id: str) -> Any:
+    """The flow's saved versions, newest first (without their documents)."""
+    from functions.catalog import get_flow
+    from functions.publish import versions
+
+    get_flow(flow_id)
+    return {"versions": [_version_json(v) for v in versions(flow_id)]}
+
+
+@route(
+    bp,
+    "/flows/validate",
+    method="POST",
+    permission="flows:read",
+    body="FlowDocument",
+    errors=(400,),
+)
+def flows_validate(call: Call) -> Any:
+    """Validate a flow document without saving it.
+
+    Answers 200 with every error and warning, each with its JSON path and node id; `ok`
+    says whether the flow could be published.
+    """
+    from flows.validate import validate
+
+    return validate(call.body.root).to_dict()
+
+
+@route(
+    bp,
+    "/flows",
+    method="POST",
+    permission="flows:write",
+    body="SaveFlow",
+    status=201,
+    errors=(400, 422),
+)
+def flows_save(call: Call) -> Any:
+    """Save a flow document as its next version, a draft.
+
+    Errors are allowed in a draft and listed in the answer's warnings and `errors`; a
+    document that does not parse as a flow at all is refused (422).
+    """
+    from flows.validate import validate
+    from functions.publish import save
+
+    _check_size(call.body.flow)
+    saved = save(call.body.flow, note=call.body.note, by=call.principal.actor)
+    report = validate(call.body.flow).to_dict()
+    answer = json_response(
+        {
+            "flow_id": saved.flow_id,
+            "version": saved.version,
+            "errors": report["errors"],
+            "warnings": saved.warnings,
+        },
+        201,
+    )
+    answer.headers["Location"] = f"/flows/{saved.flow_id}"
+    return answer
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/publish",
+    method="POST",
+    permission="flows:publish",
+    body="SaveFlow",
+    errors=(400, 422),
+)
+def flows_publish(call: Call, flow_id: str) -> Any:
+    """Publish a flow document as the version new contacts enter.
+
+    The document's id must be the one in the path. A flow with errors is refused (422)
+    with every error; nothing is stored then. Contacts already in the flow finish on the
+    version they entered.
+    """
+    from functions.publish import publish
+
+    named = call.body.flow.get("id")
+    if named != flow_id:
+        raise field_error("flow.id", f"is {named!r}, but the path names flow '{flow_id}'")
+    _check_size(call.body.flow)
+    saved = publish(call.body.flow, note=call.body.note, by=call.principal.actor)
+    return {
+        "flow_id": saved.flow_id,
+        "version": saved.version,
+        "state_machine_arn": saved.state_machine_arn,
+        "warnings": saved.warnings,
+    }
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/unpublish",
+    method="POST",
+    permission="flows:publish",
+    query="Unpublish",
+    errors=(400, 404),
+)
+def flows_unpublish(call: Call, flow_id: str) -> Any:
+    """Stop new enrollments in a flow.
+
+    Contacts in it finish, unless `stop_running=true` stops them now.
+    """
+    from functions.publish import unpublish
+
+    stopped = unpublish(flow_id, stop_running=call.query.stop_running)
+    return {"flow_id": flow_id, "status": "unpublished", "stopped": stopped}
+
+
+def _check_size(document: dict[str, Any]) -> None:
+    # A version is one DynamoDB item (400 KB at most, with its note and keys).
+    size = len(json.dumps(document, ensure_ascii=False).encode())
+    if size > MAX_DOCUMENT:
+        raise field_error("flow", f"is {size // 1000} KB; a flow document holds at most 350 KB")
+
+
+def _version_json(version: Any, *, document: bool = False) -> dict[str, Any]:
+    return {
+        "version": version.version,
+        "published": version.state_machine_arn is not None,
+        "state_machine_arn": version.state_machine_arn,
+        "note": version.note,
+        "created_by": version.created_by,
+        "created_at": version.created_at.isoformat(),
+        **({"document": version.document} if document else {}),
+    }

@@ -1,0 +1,41 @@
+"""`POST /hooks/{flow_id}`: another system starts a flow (see docs/triggers.md). The
+request is authenticated by its HMAC signature or, failing that, an API key allowed to
+call this flow's hook."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from chalice import Blueprint
+
+from functions.api.routing import Call, json_response, route
+
+bp = Blueprint(__name__)
+
+
+@route(
+    bp,
+    "/hooks/{flow_id}",
+    method="POST",
+    permission="an HMAC signature (X-Crmflow-Signature), or a key with hooks:call for the flow",
+    status=202,
+    errors=(400, 401, 403, 404, 413, 503),
+    public=True,
+)
+def hooks_call(call: Call, flow_id: str) -> Any:
+    """Start the flow for the contact the JSON body names.
+
+    The body is a JSON object; the flow's trigger says which key holds the email and which
+    keys fill contact fields. `Idempotency-Key` makes a re-delivery return the first answer
+    and start nothing. Answers 202 with the enrollment and execution ids, or 200 with
+    `enrolled: false` and the reason when the contact is already in the flow.
+    """
+    from functions.triggers.webhook import accept
+
+    answer = accept(
+        flow_id,
+        bp.current_request.raw_body or b"",
+        call.headers,
+        lambda: call.require("hooks:call", flow_id=flow_id),
+    )
+    return json_response(answer.body, answer.status)

@@ -1,0 +1,291 @@
+"""What every route does before and after its own work, declared once: authenticate,
+check the permission, parse the query and the body, answer JSON, map errors.
+
+    @route(bp, "/contacts/{contact_id}", permission="contacts:read")
+    def show(call: Call, contact_id: str) -> dict: ...
+
+`route` also records what it declared (permission, query and body models, status) in
+ROUTES, from which functions.api.openapi writes the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import functools
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, get_origin
+
+from chalice import Blueprint, Response
+
+from flows.issues import json_path, message_for
+from functions.api.errors import error_response
+from functions.auth import Principal, principal_for, require
+from functions.errors import BadRequest
+
+log = logging.getLogger("crmflow.api")
+
+JSON = "application/json"
+MAX_ID = 256  # record ids in paths; ours are under 40 characters
+
+
+@dataclass(frozen=True)
+class RouteDoc:
+    """What a route declared: the OpenAPI document is written from these."""
+
+    method: str
+    path: str
+    name: str
+    permission: str
+    summary: str
+    description: str
+    status: int
+    query: str | None = None  # the names of models in functions.api.bodies
+    body: str | None = None
+    content_type: str = JSON  # of the request body
+    errors: tuple[int, ...] = ()
+    public: bool = False  # no API key: the view checks a signature or a signed token
+
+
+ROUTES: list[RouteDoc] = []
+
+
+@dataclass
+class Call:
+    """One authenticated request, as a view sees it."""
+
+    principal: Principal | None  # None on public routes
+    query: Any = None  # the query model, when the route declared one
+    body: Any = None  # the body model, or the raw bytes for a non-JSON body
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+    def require(self, permission: str, **scope: Any) -> None:
+        require(
+            principal_for(self.headers) if self.principal is None else self.principal,
+            permission,
+            **scope,
+        )
+
+
+def route(
+    bp: Blueprint,
+    path: str,
+    *,
+    method: str = "GET",
+    permission: str,
+    query: str | None = None,
+    body: str | None = None,
+    content_type: str = JSON,
+    status: int = 200,
+    errors: Iterable[int] = (),
+    public: bool = False,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Register `view(call, **path_params)` on `bp`. `query` and `body` name models in
+    functions.api.bodies. The view returns a JSON-able value (sent with `status`) or a
+    Response; it raises named errors for the rest. A `public` route takes no API key up
+    front: its view authenticates the request itself (a signature, a signed token), and
+    `permission` says in words what it needs."""
+
+    def register(view: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(view)
+        def handler(**path_params: str) -> Response:
+            request = bp.current_request
+            try:
+                principal = None if public else principal_for(request.headers)
+                if principal is not None:
+                    log.info("%s %s by key %s", method, path, principal.key_id)
+                    require(principal, permission)
+                for name, value in path_params.items():
+                    # Ids are DynamoDB keys; public routes carry signed tokens, not ids.
+                    if (
+                        not public and len(value) > MAX_ID
+                    ):  # DynamoDB refuses longer keys: no such record
+                        raise field_error(name, f"longer than {MAX_ID} characters")
+                call = Call(principal, headers=request.headers)
+                if query is not None:
+                    call.query = parse_query(query, request.query_params)
+                if body is not None:
+                    call.body = parse_json(body, request.raw_body)
+                elif content_type != JSON:
+                    call.body = request.raw_body
+                result = view(call, **path_params)
+            except Exception as exc:
+                return error_response(exc)
+            if isinstance(result, Response):
+                return result
+            return json_response(result, status)
+
+        bp.route(path, methods=[method], content_types=[content_type], name=view.__name__)(handler)
+        summary, _, description = (view.__doc__ or "").strip().partition("\n")
+        ROUTES.append(
+            RouteDoc(
+                method,
+                path,
+                view.__name__,
+                permission,
+                summary.strip(),
+                " ".join(description.split()),
+                status,
+                query,
+                body,
+                content_type,
+                tuple(sorted(set(errors) if public else {401, 403, *errors})),
+                public,
+            )
+        )
+        return view
+
+    return register
+
+
+def json_response(value: Any, status: int = 200) -> Response:
+    # ensure_ascii=False: Arabic and Persian names travel as themselves, not \\u escapes.
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=_json_default)
+    return Response(
+        body=text, status_code=status, headers={"Content-Type": "application/json; charset=utf-8"}
+    )
+
+
+# --- reading requests ----------------------------------------------------------------------
+
+
+def parse_json(name: str, raw: bytes | str | None) -> Any:
+    """The body as the model `name`; BadRequest naming the problem (not JSON, a field
+    missing or of the wrong type, an unknown field)."""
+    if not raw or not raw.strip():
+        raise BadRequest("the body is empty: send a JSON object")
+    try:
+        data = json.loads(raw)
+    except UnicodeDecodeError as exc:
+        raise BadRequest(f"the body is not UTF-8 text (byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise BadRequest(
+            f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    return validated(name, data, "body")
+
+
+def parse_query(name: str, params: Any) -> Any:
+    """The query string as the model `name` (repeated parameters for list fields)."""
+    from functions.api.bodies import model as named
+
+    model = named(name)
+    data: dict[str, Any] = {}
+    for param in params or ():
+        field = model.model_fields.get(param)
+        many = field is not None and (
+            field.annotation is list or get_origin(field.annotation) is list
+        )
+        data[param] = params.getlist(param) if many else params.get(param)
+    return validated(name, data, "query")
+
+
+def validated(name: str, data: Any, where: str) -> Any:
+    """`data` as the model `name`; BadRequest naming each field at fault."""
+    from pydantic import ValidationError
+
+    from functions.api.bodies import model as named
+
+    model = named(name)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        problems = [_problem(err, list(model.model_fields), where) for err in exc.errors()]
+        error = BadRequest(
+            f"the {where} has {len(problems)} problem(s): "
+            + "; ".join(p["message"] for p in problems)
+        )
+        error.fields = problems  # type: ignore[attr-defined]
+        raise error from None
+
+
+def field_error(name: str, message: str) -> Exception:
+    """A BadRequest about one field: the message and `fields` both name it."""
+    error = BadRequest(f"{name}: {message}")
+    error.fields = [{"field": name, "message": str(error)}]  # type: ignore[attr-defined]
+    return error
+
+
+def _problem(error: Any, fields: list[str], where: str) -> dict[str, str]:
+    name = json_path("", error["loc"]).lstrip(".") or where
+    if error["type"] == "missing":
+        text = f"{name} is required"
+    elif error["type"] == "extra_forbidden":
+        text = message_for(error, fields)
+    elif error["type"] in ("model_type", "model_attributes_type", "dict_type") and name == where:
+        text = f"the {where} must be a JSON object"
+    elif name == where:  # a rule over several fields
+        text = message_for(error, fields)
+    else:
+        text = f"{name}: {message_for(error, fields)}"
+    return {"field": name, "message": text}
+
+
+# --- cursors ---------------------------------------------------------------------------------
+
+
+def encode_cursor(key: Mapping[str, Any] | None) -> str | None:
+    """An opaque cursor for the next page: base64url of the last key read."""
+    if not key:
+        return None
+    text = json.dumps(key, separators=(",", ":"), sort_keys=True, ensure_ascii=False)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, keys: Mapping[str, str | None]) -> dict[str, Any] | None:
+    """The key a cursor holds, checked against what this list's keys look like: `keys`
+    maps each key attribute to the value it must have (None: any string or number)."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError):
+        key = None
+    if not isinstance(key, dict) or set(key) != set(keys) or not all(_keyed(key, keys)):
+        raise BadRequest("cursor: not a cursor this list gave out; start again without one")
+    return key
+
+
+def _keyed(key: dict[str, Any], keys: Mapping[str, str | None]) -> Iterable[bool]:
+    for name, wanted in keys.items():
+        value = key[name]
+        if not (isinstance(value, dict) and len(value) == 1):
+            yield False
+            continue
+        [(kind, text)] = value.items()
+        # Our cursors hold strings and counts only; anything else was not given out by us.
+        ok = isinstance(text, str) and (kind == "S" or (kind == "N" and text.isdecimal()))
+        yield ok and (wanted is None or value == {"S": wanted})
+
+
+# --- answers ---------------------------------------------------------------------------------
+
+
+def record_json(record: Any, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
+    """A PynamoDB record as JSON: sets as sorted lists, times as ISO 8601, nulls kept."""
+    skip = set(leave_out)
+    out: dict[str, Any] = {}
+    for name in record.get_attributes():
+        if name in skip:
+            continue
+        value = getattr(record, name)
+        if isinstance(value, set | frozenset):
+            value = sorted(value)
+        elif isinstance(value, datetime):
+            value = value.isoformat()
+        out[name] = value
+    return out
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, set | frozenset):
+        return sorted(value)
+    if hasattr(value, "model_dump"):  # a pydantic model
+        return value.model_dump(mode="json")
+    raise TypeError(f"{type(value).__name__} is not JSON")
