@@ -1,14 +1,24 @@
-"""The Chalice app: Lambda registrations only; the logic lives in functions/steps."""
+"""The Chalice app: registrations only. Step logic lives in functions/steps, the HTTP API's
+routes in functions/api (one Blueprint per resource)."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from chalice import Chalice
+from chalice import Chalice, Rate
 
 from functions import steps
+from functions.api import contacts, enrollments, events, flows, hooks, imports, keys
+from functions.store.tables import stream_arn
 
 app = Chalice(app_name="crmflow")
+app.register_blueprint(contacts.bp)
+app.register_blueprint(flows.bp)
+app.register_blueprint(enrollments.bp)
+app.register_blueprint(imports.bp)
+app.register_blueprint(keys.bp)
+app.register_blueprint(hooks.bp)
+app.register_blueprint(events.bp)
 
 
 @app.lambda_function(name="evaluate")
@@ -84,3 +94,35 @@ def wait_for_event(event: dict[str, Any], context: Any) -> dict[str, Any]:
 @app.lambda_function(name="finish")
 def finish(event: dict[str, Any], context: Any) -> dict[str, Any]:
     return steps.run("finish", event)
+
+
+# --- triggers: record changes and the scheduler ------------------------------------------
+
+
+def _record_changes(event: Any) -> dict[str, Any]:
+    from functions.triggers.records import handle_stream  # loaded by these Lambdas only
+
+    return {"started": handle_stream(event.to_dict()["Records"])}
+
+
+@app.on_dynamodb_record(stream_arn=stream_arn("contacts"), name="contact_changes")
+def contact_changes(event: Any) -> dict[str, Any]:
+    return _record_changes(event)
+
+
+@app.on_dynamodb_record(stream_arn=stream_arn("deals"), name="deal_changes")
+def deal_changes(event: Any) -> dict[str, Any]:
+    return _record_changes(event)
+
+
+@app.on_dynamodb_record(stream_arn=stream_arn("companies"), name="company_changes")
+def company_changes(event: Any) -> dict[str, Any]:
+    return _record_changes(event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES), name="scheduler")
+def scheduler(event: Any) -> dict[str, Any]:
+    from functions.triggers.schedule import tick
+
+    done = tick()
+    return {"enrolled": len(done.enrolled), "runs": done.runs, "failed": done.failed}

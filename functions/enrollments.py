@@ -30,7 +30,7 @@ from functions.store.models import Enrollment, FlowRecord, Membership
 ACTIVE = ("starting", "active")
 # Why a contact leaves: the reasons the compiled finish states send, plus unenrolled.
 LEFT = ("completed", "ended", "goal", "unenrolled", "failed", "interrupted")
-STOP_ERROR = "Crm.Unenrolled"
+STOP_ERRORS = {"unenrolled": "Crm.Unenrolled", "goal": "Crm.GoalMet"}
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,13 @@ class Enrolled:
     enrollment_id: str
     execution_arn: str | None = None
     reason: str | None = None  # why not, when not
+    repeat: bool = False  # this enrollment id was asked for before: nothing new started
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: v for k, v in self.__dict__.items() if v is not None}
+        answer = {k: v for k, v in self.__dict__.items() if v is not None}
+        if not self.repeat:
+            del answer["repeat"]
+        return answer
 
 
 def enroll(
@@ -98,9 +102,25 @@ def unenroll(flow_id: str, contact_id: str, *, by: dict[str, Any] | None = None)
         return False
     if member.active_flow is None:
         return False
-    if member.execution_arn:
-        _stop(member.execution_arn, by or {})
-    return leave(member.enrollment_id, "unenrolled", detail=by)
+    return end_early(member.enrollment_id, "unenrolled", detail=by)
+
+
+def end_early(
+    enrollment_id: str,
+    reason: str,
+    *,
+    node: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> bool:
+    """Stop a running enrollment's execution and record why it left (unenrolled, goal);
+    False when it had already left. A stopped execution runs no finish step, so the
+    departure is recorded here."""
+    enrollment = Enrollment.get(enrollment_id, consistent_read=True)
+    if enrollment.status not in ACTIVE:
+        return False
+    if enrollment.execution_arn:
+        _stop(enrollment.execution_arn, STOP_ERRORS[reason], detail or {})
+    return leave(enrollment_id, reason, node=node, detail=detail)
 
 
 def leave(
@@ -136,6 +156,9 @@ def leave(
     except UpdateError as exc:
         if not cancelled_by_condition(exc):
             raise
+    from functions.analytics import record_departure  # only departures need it
+
+    record_departure(enrollment, reason)
     add_activity(
         enrollment.contact_id,
         "flow_left",
@@ -209,7 +232,9 @@ def _refusal(flow: FlowRecord, contact_id: str, enrollment_id: str) -> Enrolled 
     if existing is not None:  # this very enrollment was claimed before: a retried request
         if existing.status == "starting":
             return None  # claimed, never started (the caller died in between): start it
-        return Enrolled(existing.status in ACTIVE, enrollment_id, existing.execution_arn)
+        return Enrolled(
+            existing.status in ACTIVE, enrollment_id, existing.execution_arn, repeat=True
+        )
     member = Membership.get(flow.flow_id, contact_id, consistent_read=True)
     if member.active_flow is not None:
         reason = "already in this flow"
@@ -248,12 +273,12 @@ def _release(flow_id: str, enrollment_id: str) -> None:
         )
 
 
-def _stop(execution_arn: str, by: dict[str, Any]) -> None:
+def _stop(execution_arn: str, error: str, detail: dict[str, Any]) -> None:
     sfn = aws.client("stepfunctions")
-    cause = "removed from the flow" + "".join(f"; {k}: {v}" for k, v in sorted(by.items()))
+    cause = "left the flow early" + "".join(f"; {k}: {v}" for k, v in sorted(detail.items()))
     # Gone already: nothing runs any more, only the record is left to close.
     with contextlib.suppress(sfn.exceptions.ExecutionDoesNotExist):
-        aws.call(sfn.stop_execution, executionArn=execution_arn, error=STOP_ERROR, cause=cause)
+        aws.call(sfn.stop_execution, executionArn=execution_arn, error=error, cause=cause)
 
 
 def _mark_running(enrollment_id: str, arn: str) -> None:

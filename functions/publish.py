@@ -24,6 +24,7 @@ from functions.errors import FlowNotFound, FlowRejected, NotConfigured
 from functions.store.contacts import cancelled_by_condition, now
 from functions.store.models import FlowRecord, FlowVersion
 from functions.store.tables import region, table_name
+from functions.triggers import index
 
 # The ARN of a step Lambda, with "{handler}" where its name goes, e.g.
 # arn:aws:lambda:eu-west-1:123456789012:function:crmflow-prod-{handler}
@@ -72,6 +73,7 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
         raise _rejected(report)
     compiled = compile_report(report)
     flow = compiled.flow
+    _check_filter(flow.trigger.kind, report.params.get(flow.trigger.id))
     version = _next_version(flow.id, flow.name)
     arn = _create_machine(_machine_name(flow.id, version), _resolved(compiled))
     FlowVersion(
@@ -83,8 +85,13 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
         created_by=by,
         created_at=now(),
     ).save()
+    previous = FlowRecord.get(flow.id, consistent_read=True)
+    key = index.register(
+        flow.id, version, flow.trigger.model_dump(mode="json"), previous.trigger_key
+    )
     FlowRecord(flow.id).update(
         actions=[
+            FlowRecord.trigger_key.set(key),
             FlowRecord.status.set("published"),
             FlowRecord.published_version.set(version),
             FlowRecord.state_machine_arn.set(arn),
@@ -100,7 +107,8 @@ def unpublish(flow_id: str, *, stop_running: bool = False) -> int:
     """Stop new enrollments; running ones finish, or are stopped when asked. Returns how
     many were stopped."""
     try:
-        FlowRecord(flow_id).update(
+        record = FlowRecord(flow_id)
+        record.update(
             actions=[
                 FlowRecord.status.set("unpublished"),
                 FlowRecord.state_machine_arn.remove(),
@@ -112,6 +120,7 @@ def unpublish(flow_id: str, *, stop_running: bool = False) -> int:
         if cancelled_by_condition(exc):
             raise FlowNotFound(f"no flow has id '{flow_id}'") from None
         raise
+    index.unregister(flow_id, record.trigger_key)
     if not stop_running:
         return 0
     by = {"reason": "the flow was unpublished"}
@@ -141,6 +150,16 @@ def _rejected(report: Any) -> Exception:
     exc = FlowRejected(f"the flow has {len(lines)} error(s): " + "; ".join(lines))
     exc.report = report.to_dict()  # type: ignore[attr-defined]
     return exc
+
+
+def _check_filter(kind: str, params: Any) -> None:
+    """Segment and schedule triggers enroll from the store's indexes: refuse, before
+    anything is stored, a filter no index can answer (it would enroll no one)."""
+    criteria = getattr(params, "criteria", None)
+    if kind in ("segment", "schedule") and criteria is not None:
+        from functions.triggers.segments import plan
+
+        plan(criteria)
 
 
 def _next_version(flow_id: str, name: str) -> int:

@@ -22,3 +22,14 @@ def create_all(wait: bool = True) -> None:
     for model in ALL_MODELS:
         if not model.exists():
             model.create_table(billing_mode="PAY_PER_REQUEST", wait=wait)
+
+
+def stream_arn(suffix: str) -> str:
+    """The stream of a table, for the record-trigger Lambdas. Deployments set
+    CRMFLOW_<SUFFIX>_STREAM_ARN (the ARN exists once the table does); the local stack polls
+    the streams itself and never reads this."""
+    name = f"CRMFLOW_{suffix.upper().replace('-', '_')}_STREAM_ARN"
+    account = os.environ.get("CRMFLOW_ACCOUNT_ID", "123456789012")
+    return os.environ.get(name) or (
+        f"arn:aws:dynamodb:{region()}:{account}:table/{table_name(suffix)}/stream/local"
+    )

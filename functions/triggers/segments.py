@@ -1,0 +1,199 @@
+"""Enrolling everyone a filter matches (segment broadcasts and scheduled runs).
+
+Candidates come from the store's indexes, never a scan: the filter must contain, in each
+of its OR groups, a condition an index answers (see `plan`); every candidate is then read
+and checked against the whole filter.
+
+Step Functions allows each account a StartExecution bucket of 1,300 that refills at 300
+per second. A broadcast starts at most `RATE` executions per second (default 250, under
+the refill rate, so it can run forever without draining the bucket that hooks and events
+share), and a throttled start is retried after a pause rather than dropped. On AWS one
+Lambda runs at most 15 minutes, about 200,000 enrollments at that rate: `broadcast`
+stops at its time budget and returns where to go on, and enrollment ids derived from the
+run make a repeated chunk start nothing twice.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+from flows.conditions import Condition, ConditionGroup, Criteria
+from functions.enrollments import enroll
+from functions.errors import CrmError, FlowRejected, Transient
+from functions.steps.conditions import Facts, matches
+from functions.store.contacts import (
+    contact_ids_by_product,
+    contact_ids_by_tag,
+    contact_ids_not_contacted_since,
+    contacts_by_owner,
+    contacts_by_stage,
+    get_contact,
+)
+from functions.triggers.index import enrollment_id
+
+RATE_ENV = "CRMFLOW_BROADCAST_RATE"
+DEFAULT_RATE = 250.0  # StartExecution per second: under Step Functions' refill of 300/s
+THROTTLE_RETRIES = 8
+PAGE = 10_000_000  # index queries page through everything; the helpers take a limit
+INDEXED = (
+    "tags contains X",
+    "products contains X",
+    "lifecycle_stage equals / is one of",
+    "owner_id equals",
+    "last_contacted_at more than N days ago",
+)
+
+
+@dataclass
+class Broadcast:
+    """How a broadcast went: candidates looked at, contacts enrolled, and where to go on."""
+
+    candidates: int = 0
+    matched: int = 0
+    enrolled: list[str] = field(default_factory=list)
+    skipped: int = 0  # matched, but already in the flow (or once in it)
+    repeated: int = 0  # enrolled by an earlier try of this same run
+    failed: dict[str, str] = field(default_factory=dict)  # contact id → why
+    next_offset: int | None = None  # set when the time budget ran out
+
+
+def plan(criteria: Criteria) -> list[Callable[[], Iterator[str]]]:
+    """One candidate query per OR group; FlowRejected naming what is missing when a group
+    has no indexed condition."""
+    groups = criteria.groups if criteria.match == "any" else [_narrowest(criteria)]
+    queries = []
+    for number, group in enumerate(groups, start=1):
+        query = _group_query(group)
+        if query is None:
+            raise FlowRejected(
+                f"group {number} of the filter has no condition the store can look up; "
+                f"add one of: {', '.join(INDEXED)}"
+            )
+        queries.append(query)
+    return queries
+
+
+def candidates(criteria: Criteria) -> list[str]:
+    """Contact ids that may match, each once, in a stable order."""
+    seen: dict[str, None] = {}
+    for query in plan(criteria):
+        for contact_id in query():
+            seen.setdefault(contact_id, None)
+    return list(seen)
+
+
+def broadcast(
+    flow_id: str,
+    criteria: Criteria,
+    run_id: str,
+    *,
+    offset: int = 0,
+    budget_seconds: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Broadcast:
+    """Enroll every contact matching `criteria` in `flow_id`. `run_id` names this
+    broadcast: the same run repeated enrolls nobody twice."""
+    ids = candidates(criteria)
+    result = Broadcast(candidates=len(ids))
+    limiter = RateLimiter(float(os.environ.get(RATE_ENV) or DEFAULT_RATE))
+    deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    for position in range(offset, len(ids)):
+        if deadline is not None and time.monotonic() > deadline:
+            result.next_offset = position
+            break
+        contact_id = ids[position]
+        try:
+            contact = get_contact(contact_id)
+            if matches(criteria, Facts(contact, {}, "")):
+                result.matched += 1
+                limiter.wait()
+                _enroll(flow_id, contact_id, run_id, result)
+        except CrmError as exc:
+            result.failed[contact_id] = f"{type(exc).__name__}: {exc}"
+        if progress:
+            progress(position + 1, len(ids))
+    return result
+
+
+class RateLimiter:
+    """At most `rate` calls per second, evenly spaced (a token bucket of one)."""
+
+    def __init__(self, rate: float) -> None:
+        self.interval = 1.0 / rate if rate > 0 else 0.0
+        self._next = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        with self._lock:
+            now = time.monotonic()
+            pause = self._next - now
+            self._next = max(now, self._next) + self.interval
+        if pause > 0:
+            time.sleep(pause)
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _enroll(flow_id: str, contact_id: str, run_id: str, result: Broadcast) -> None:
+    for attempt in range(THROTTLE_RETRIES):
+        try:
+            run = enroll(
+                flow_id,
+                contact_id,
+                enrollment_id=enrollment_id(flow_id, "broadcast", run_id, contact_id),
+                source={"kind": "broadcast", "run": run_id},
+            )
+        except Transient:  # throttled: the bucket is empty, wait for it to refill
+            time.sleep(min(5.0, 0.2 * 2**attempt))
+            continue
+        if run.repeat:
+            result.repeated += 1
+        elif run.enrolled:
+            result.enrolled.append(run.enrollment_id)
+        else:
+            result.skipped += 1
+        return
+    result.failed[contact_id] = "Step Functions kept throttling StartExecution"
+
+
+def _narrowest(criteria: Criteria) -> ConditionGroup:
+    # match "all" over groups: one group's candidates suffice (the rest is checked after).
+    for group in criteria.groups:
+        if _group_query(group) is not None:
+            return group
+    return criteria.groups[0]
+
+
+def _group_query(group: ConditionGroup) -> Callable[[], Iterator[str]] | None:
+    if group.match == "all":
+        for condition in group.conditions:
+            query = _condition_query(condition)
+            if query is not None:
+                return query
+        return None
+    queries = [_condition_query(c) for c in group.conditions]
+    if any(q is None for q in queries):
+        return None
+    return lambda: (cid for q in queries for cid in q())  # type: ignore[misc]
+
+
+def _condition_query(cond: Condition) -> Callable[[], Iterator[str]] | None:
+    name = (cond.field or "").removeprefix("contact.")
+    value = cond.value
+    if name == "tags" and cond.op == "contains" and value:
+        return lambda: contact_ids_by_tag(str(value))
+    if name == "products" and cond.op == "contains" and value:
+        return lambda: contact_ids_by_product(str(value))
+    if name == "lifecycle_stage" and cond.op in ("equals", "is_one_of") and value:
+        stages = value if isinstance(value, list) else [value]
+        return lambda: (c.contact_id for s in stages for c in contacts_by_stage(str(s), limit=PAGE))
+    if name == "owner_id" and cond.op == "equals" and value:
+        return lambda: (c.contact_id for c in contacts_by_owner(str(value), limit=PAGE))
+    if name == "last_contacted_at" and cond.op == "more_than_days_ago" and value is not None:
+        return lambda: contact_ids_not_contacted_since(int(value))
+    return None
