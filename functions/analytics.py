@@ -1,0 +1,122 @@
+"""Per-node counts of a flow, for the editor's analytics: how many contacts entered each
+node, how many wait in it now, and how many left it by a goal, a failure, a removal or
+the flow's end.
+
+When a contact leaves, its path (from the execution's history) is stored on the enrollment
+and added to the flow's NodeStats with atomic ADDs — once, since only the first record of
+a departure counts. Contacts still in the flow are counted live: each active enrollment's
+history says where it is now. That costs one GetExecutionHistory per contact in the flow,
+so the live part reads at most `LIVE_LIMIT` of them and says when it stopped there.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from functions.history import path_taken
+from functions.store.models import Enrollment, Membership, NodeStats
+
+LIVE_LIMIT = 2000
+# Which NodeStats counter a departure adds to, at the node the contact left from.
+DEPARTURES = {
+    "goal": "goal",
+    "failed": "failed",
+    "unenrolled": "unenrolled",
+    "ended": "finished",
+    "completed": "finished",
+}
+
+
+@dataclass
+class NodeCounts:
+    entered: int = 0
+    waiting: int = 0  # in the node now
+    goal: int = 0
+    failed: int = 0
+    unenrolled: int = 0
+    finished: int = 0
+
+
+@dataclass
+class FlowCounts:
+    nodes: dict[str, NodeCounts] = field(default_factory=dict)
+    active: int = 0
+    live_counted: int = 0  # active contacts whose position was read (≤ LIVE_LIMIT)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "nodes": {n: c.__dict__ for n, c in sorted(self.nodes.items())},
+            "active": self.active,
+            "live_counted": self.live_counted,
+            "complete": self.live_counted == self.active,
+        }
+
+
+def record_departure(enrollment: Enrollment, reason: str) -> None:
+    """Store the path of a contact that left and add it to the node counts (call once)."""
+    try:
+        path = path_taken(enrollment.execution_arn) if enrollment.execution_arn else []
+    except ClientError:
+        path = []  # the history is gone (a restarted local stack): count nothing
+    Enrollment(enrollment.enrollment_id).update(
+        actions=[Enrollment.path.set([visit.as_dict() for visit in path])]
+    )
+    version = int(enrollment.flow_version)
+    where = enrollment.left_node or (path[-1].node if path else None)
+    for visit_node in dict.fromkeys(v.node for v in path):
+        _add(enrollment.flow_id, version, visit_node, "entered")
+    counter = DEPARTURES.get(reason)
+    if counter and where:
+        _add(enrollment.flow_id, version, where, counter)
+
+
+def flow_counts(flow_id: str, version: int | None = None) -> FlowCounts:
+    """The counts of every node, over all versions or one."""
+    counts = FlowCounts()
+    prefix = f"{version:06d}#" if version is not None else None
+    condition = NodeStats.node_key.startswith(prefix) if prefix else None
+    for row in NodeStats.query(flow_id, condition):
+        node = row.node_key.split("#", 1)[1]
+        into = counts.nodes.setdefault(node, NodeCounts())
+        for name in ("entered", "goal", "failed", "unenrolled", "finished"):
+            setattr(into, name, getattr(into, name) + int(getattr(row, name) or 0))
+    _add_live(flow_id, version, counts)
+    return counts
+
+
+# --- helpers -----------------------------------------------------------------------------
+
+
+def _add(flow_id: str, version: int, node: str, counter: str) -> None:
+    attribute = getattr(NodeStats, counter)
+    NodeStats(flow_id, f"{version:06d}#{node}").update(actions=[attribute.add(1)])
+
+
+def _add_live(flow_id: str, version: int | None, counts: FlowCounts) -> None:
+    entered: Counter[str] = Counter()
+    here: Counter[str] = Counter()
+    for member in Membership.active.query(flow_id):
+        counts.active += 1
+        if counts.live_counted >= LIVE_LIMIT:
+            continue
+        full = Membership.get(flow_id, member.contact_id)
+        try:
+            enrollment = Enrollment.get(full.enrollment_id)
+        except Enrollment.DoesNotExist:
+            continue
+        if version is not None and int(enrollment.flow_version) != version:
+            counts.live_counted += 1
+            continue
+        path = path_taken(enrollment.execution_arn) if enrollment.execution_arn else []
+        counts.live_counted += 1
+        entered.update(set(v.node for v in path))
+        if path and path[-1].left_at is None:
+            here[path[-1].node] += 1
+    for node, number in entered.items():
+        counts.nodes.setdefault(node, NodeCounts()).entered += number
+    for node, number in here.items():
+        counts.nodes.setdefault(node, NodeCounts()).waiting += number
