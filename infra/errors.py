@@ -19,3 +19,15 @@ class UnresolvedPlaceholderError(InfraError):
 
 class ExecutionTimeoutError(InfraError):
     """A local execution was still RUNNING when the runner's timeout ran out."""
+
+
+class SnapshotError(InfraError):
+    """A snapshot of the local stack's data cannot be read: damaged, or of another format."""
+
+
+class StackError(InfraError):
+    """The local stack cannot start: a port is taken, the data directory is in use…"""
+
+
+class FlowSourceError(InfraError):
+    """`crmflow run` was given neither a flow file nor the id of a shipped template."""

@@ -454,15 +454,32 @@ def _scaled_eval_wait_for_task_token(
     # by TimeoutSeconds in real time. Only this wait is scaled, not ExecuteState's outer
     # timeout around the whole task: that one also bounds the handler's real CPU time, and
     # scaled to microseconds it would time out every Task with a TimeoutSeconds.
+    #
+    # It also ends the wait when the execution is stopped. moto's StopExecution marks the
+    # program stopped but never interrupts a task waiting for its token, which then waits
+    # out its whole TimeoutSeconds (a year, unscaled); on AWS the execution stops at once.
     if timeout_seconds is not None and timeout_seconds != _MOTO_DEFAULT_TIMEOUT_SECONDS:
         timeout_seconds = _scaled(timeout_seconds, "task_timeout")
-    return _originals[TASK_TOKEN_WAIT](
-        self,
-        env=env,
-        timeout_seconds=timeout_seconds,
-        callback_endpoint=callback_endpoint,
-        heartbeat_endpoint=heartbeat_endpoint,
-    )
+    done = threading.Event()
+
+    def interrupt_when_stopped() -> None:
+        while not done.is_set():
+            if not env.is_running():
+                callback_endpoint.interrupt_all()
+                return
+            env.program_state_event.wait(0.2)
+
+    threading.Thread(target=interrupt_when_stopped, daemon=True).start()
+    try:
+        return _originals[TASK_TOKEN_WAIT](
+            self,
+            env=env,
+            timeout_seconds=timeout_seconds,
+            callback_endpoint=callback_endpoint,
+            heartbeat_endpoint=heartbeat_endpoint,
+        )
+    finally:
+        done.set()
 
 
 def _scaled_heartbeat_init(self: Any, heartbeat_seconds: float) -> None:

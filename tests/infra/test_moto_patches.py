@@ -316,7 +316,10 @@ def test_a_task_token_resumed_from_another_thread_continues_with_the_result(sfn,
     assert result.output == {"contact_id": "c-1", "reply": {"answer": "yes"}}
 
 
-def test_a_stopped_execution_waiting_for_its_token_ends_aborted_and_runs_nothing_more(sfn) -> None:
+def test_a_stopped_execution_waiting_for_its_token_ends_aborted_and_runs_nothing_more(
+    sfn, scale
+) -> None:
+    scale(1.0)  # a day-long wait in real time: only the stop can end it within the test
     parked = threading.Event()
     after: list[str] = []
     asl = machine(
