@@ -24,6 +24,9 @@ States = dict[str, dict[str, Any]]
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 
 # Transient failures worth retrying: Lambda's own hiccups and our handlers' Crm.Transient.
+# Step Functions matches error names exactly, not by class: every named subclass of
+# functions.errors.Transient is listed too (tests/functions/test_errors_retried.py checks).
+TRANSIENT_ERRORS = ("Crm.Transient", "Crm.Conflict", "Http.Retryable", "Http.Timeout")
 RETRY = [
     {
         "ErrorEquals": [
@@ -31,7 +34,7 @@ RETRY = [
             "Lambda.AWSLambdaException",
             "Lambda.SdkClientException",
             "Lambda.TooManyRequestsException",
-            "Crm.Transient",
+            *TRANSIENT_ERRORS,
         ],
         "IntervalSeconds": 2,
         "MaxAttempts": 6,
