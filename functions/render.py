@@ -3,14 +3,17 @@ Python internals), missing fields falling back to the step's fallbacks or to emp
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pynamodb.models import Model
 
+from functions.errors import RecordNotFound
 from functions.errors import TemplateError as CrmTemplateError
-from functions.store.models import Contact
+from functions.store.models import Contact, User
 
 
 def _blank_none(value: Any) -> Any:
@@ -33,11 +36,49 @@ def _compiled(source: str, html: bool) -> Any:
 def contact_view(contact: Contact) -> dict[str, Any]:
     """The contact as templates see it: its fields, custom fields under .custom too."""
     view = {name: getattr(contact, name) for name in contact.get_attributes()}
+    view["id"] = contact.contact_id  # `contact.id`, as flows/fields.py declares it
     view["full_name"] = " ".join(p for p in (contact.first_name, contact.last_name) if p)
     view["tags"] = sorted(contact.tags or ())
     view["products"] = sorted(contact.products or ())
     view.update({k: v for k, v in (contact.custom or {}).items() if k not in view})
     return view
+
+
+def record_view(record: Model) -> dict[str, Any]:
+    """A deal or company as templates see it: its fields, and `id`."""
+    view = {name: getattr(record, name) for name in record.get_attributes()}
+    view["id"] = getattr(record, record._hash_key_attribute().attr_name)
+    return view
+
+
+def related_views(contact: Contact, trigger: Mapping[str, Any], *sources: str) -> dict[str, Any]:
+    """`deal` and `company` for the templates among `sources` that read them
+    (`{{ deal.name }}`): the trigger's record, else the contact's (records.deal_for /
+    company_for), empty when there is none. Nothing is read for templates that do not."""
+    from flows.templating import analyse
+    from functions.store import records
+
+    used = {field.partition(".")[0] for source in sources for field in analyse(source).fields}
+    views: dict[str, Any] = {}
+    for scope, find in (("deal", records.deal_for), ("company", records.company_for)):
+        if scope in used:
+            try:
+                views[scope] = record_view(find(contact, trigger))
+            except RecordNotFound:
+                views[scope] = {}
+    return views
+
+
+def owner_view(user: User) -> dict[str, Any]:
+    """A user as templates see `owner`. Users have one name field: `{{ owner.first_name }}`
+    (docs/flow-format.md) is its first word."""
+    words = (user.name or "").split()
+    return {
+        "user_id": user.user_id,
+        "name": user.name,
+        "first_name": words[0] if words else "",
+        "email": user.email,
+    }
 
 
 def render(

@@ -31,7 +31,7 @@ def _assign(step: Step) -> dict[str, Any]:
         if not (params.only_if_unassigned and fresh.owner_id):
             fresh.owner_id = owner
 
-    saved = update_contact(contact.contact_id, change)
+    saved = update_contact(contact.contact_id, change, changed_by=step.enrollment.get("id"))
     if saved.owner_id != owner:  # another writer assigned it between our read and write
         return {"assigned": saved.owner_id, "changed": False}
     add_activity(

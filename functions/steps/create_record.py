@@ -65,7 +65,7 @@ def _company(step: Step, contact: Contact, fields: dict[str, Any]) -> dict[str, 
         def link(fresh: Contact) -> None:
             fresh.company_id, fresh.company_name = company.company_id, company.name
 
-        update_contact(contact.contact_id, link)
+        update_contact(contact.contact_id, link, changed_by=step.enrollment.get("id"))
     return {"record": "company", "id": company.company_id}
 
 

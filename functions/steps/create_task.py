@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from functions.errors import NoAssignee
-from functions.render import contact_view, render
+from functions.render import contact_view, related_views, render
 from functions.steps import assignment
 from functions.steps.base import Step, once
 from functions.store import records
@@ -23,7 +23,11 @@ def _create(step: Step) -> dict[str, Any]:
     params = step.params
     contact = get_contact(step.contact_id)
     assignee = assignee_for(contact, params.assignee)
-    context = {"contact": contact_view(contact), "trigger": step.trigger}
+    context = {
+        "contact": contact_view(contact),
+        "trigger": step.trigger,
+        **related_views(contact, step.trigger, params.title, params.description or ""),
+    }
     task = records.create_task(
         {
             "title": render(params.title, context),

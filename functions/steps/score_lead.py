@@ -44,7 +44,7 @@ def _score(step: Step) -> dict[str, Any]:
         if heat in params.stage_for:
             contact.lifecycle_stage = params.stage_for[heat]
 
-    contact = update_contact(step.contact_id, change)
+    contact = update_contact(step.contact_id, change, changed_by=step.enrollment.get("id"))
     common = {"node": step.node, "enrollment": step.enrollment.get("id")}
     add_activity(
         contact.contact_id,

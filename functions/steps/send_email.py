@@ -13,7 +13,7 @@ from typing import Any
 
 from functions import email as mail
 from functions.errors import TemplateError
-from functions.render import render
+from functions.render import owner_view, related_views, render
 from functions.steps.base import Step, once
 from functions.store.contacts import add_activity, get_contact, now, update_contact
 from functions.store.models import Contact, Suppression, User
@@ -116,7 +116,13 @@ def skip_reason(contact: Contact, purpose: str) -> str | None:
 
 def _context(step: Step, contact: Contact, unsubscribe: str | None) -> dict[str, Any]:
     params = step.params
-    sources = (params.subject, params.body, params.preheader or "", params.from_email)
+    sources = (
+        params.subject,
+        params.body,
+        params.preheader or "",
+        params.from_email,
+        params.reply_to or "",  # "{{ owner.email }}": replies reach the contact's owner
+    )
     return {
         "contact": mail.view_of(contact),
         "trigger": step.trigger,
@@ -126,6 +132,7 @@ def _context(step: Step, contact: Contact, unsubscribe: str | None) -> dict[str,
             "version": step.enrollment.get("flow_version"),
         },
         "unsubscribe_url": unsubscribe or "",
+        **related_views(contact, step.trigger, *sources),
     }
 
 
@@ -136,7 +143,7 @@ def _owner(contact: Contact) -> dict[str, Any]:
         user = User.get(contact.owner_id)
     except User.DoesNotExist:
         return {}
-    return {"user_id": user.user_id, "name": user.name, "email": user.email}
+    return owner_view(user)
 
 
 def _unsubscribe_text(locale: str | None) -> str:
@@ -169,6 +176,6 @@ def _record(step: Step, contact: Contact, message_id: str, subject: str) -> None
             custom["emails_sent"] = int(custom.get("emails_sent") or 0) + 1
             fresh.custom = custom
 
-        update_contact(contact.contact_id, touch)
+        update_contact(contact.contact_id, touch, changed_by=step.enrollment.get("id"))
     except Exception:
         log.exception("email %s sent to %s but not recorded", message_id, contact.contact_id)

@@ -22,7 +22,7 @@ from functions.errors import (
     RecordNotFound,
     TemplateError,
 )
-from functions.render import render
+from functions.render import owner_view, related_views, render
 from functions.steps.base import Step, once
 from functions.store.contacts import add_activity, get_contact
 from functions.store.models import Contact, Team, User
@@ -45,11 +45,14 @@ def _notify(step: Step) -> dict[str, Any]:
     context = {
         "contact": mail.view_of(contact),
         "trigger": step.trigger,
-        "owner": _view(owner) if owner else {},
+        "owner": owner_view(owner) if owner else {},
         "flow": {
             "id": step.enrollment.get("flow_id"),
             "version": step.enrollment.get("flow_version"),
         },
+        **related_views(
+            contact, step.trigger, params.subject, params.message, params.webhook_url or ""
+        ),
     }
     subject = mail.one_line(render(params.subject, context))
     message = render(params.message, context)
@@ -151,7 +154,3 @@ def _user(user_id: str | None, *, required: bool = False) -> User | None:
         if required:
             raise RecordNotFound(f"no user has id '{user_id}'") from None
         return None
-
-
-def _view(user: User) -> dict[str, Any]:
-    return {"user_id": user.user_id, "name": user.name, "email": user.email}

@@ -10,7 +10,7 @@ from typing import Any
 from functions import aws
 from functions import email as mail
 from functions.errors import InvalidRecord, NoPhone, TemplateError
-from functions.render import render
+from functions.render import related_views, render
 from functions.steps.base import Step, once
 from functions.store import normalize
 from functions.store.contacts import add_activity, get_contact, now, update_contact
@@ -36,7 +36,11 @@ def _send(step: Step) -> dict[str, Any]:
         add_activity(contact.contact_id, "sms_skipped", {**about, "reason": "opted_out"})
         return {"sent": False, "skipped": "opted_out"}
     phone = e164(contact)
-    context = {"contact": mail.view_of(contact), "trigger": step.trigger}
+    context = {
+        "contact": mail.view_of(contact),
+        "trigger": step.trigger,
+        **related_views(contact, step.trigger, step.params.message),
+    }
     message = render(step.params.message, context).strip()
     if not message:
         raise TemplateError("the SMS text rendered empty")
@@ -50,7 +54,7 @@ def _send(step: Step) -> dict[str, Any]:
         add_activity(
             contact.contact_id, "sms_sent", {**about, "message_id": message_id, "to": phone}
         )
-        update_contact(contact.contact_id, _touch)
+        update_contact(contact.contact_id, _touch, changed_by=step.enrollment.get("id"))
     except Exception:
         log.exception("sms %s sent to %s but not recorded", message_id, contact.contact_id)
     return {"sent": True, "message_id": message_id}

@@ -10,7 +10,7 @@ from pynamodb.models import Model
 
 from flows.fields import KNOWN_SCOPES, split_ref
 from functions.errors import InvalidParams
-from functions.render import contact_view, render
+from functions.render import contact_view, record_view, render
 from functions.steps.base import Step, once
 from functions.steps.create_record import iso_date
 from functions.store import records
@@ -73,7 +73,7 @@ def _update_contact(step: Step) -> dict[str, Any]:
         if params.lead_status:
             contact.lead_status = params.lead_status
 
-    contact = update_contact(step.contact_id, change)
+    contact = update_contact(step.contact_id, change, changed_by=step.enrollment.get("id"))
     if "lifecycle_stage" in changed:
         before, after = changed["lifecycle_stage"]
         add_activity(
@@ -91,7 +91,7 @@ def _update_deal(step: Step) -> dict[str, Any]:
     def change(deal: Deal) -> None:
         changed.clear()
         before = deal.stage
-        context = _context(step, contact, deal=_view(deal))
+        context = _context(step, contact, deal=record_view(deal))
         _apply_fields(deal, params, context, changed)
         if params.deal_stage:
             deal.stage = params.deal_stage
@@ -122,7 +122,9 @@ def _update_company(step: Step) -> dict[str, Any]:
 
     def change(company: Company) -> None:
         changed.clear()
-        _apply_fields(company, params, _context(step, contact, company=_view(company)), changed)
+        _apply_fields(
+            company, params, _context(step, contact, company=record_view(company)), changed
+        )
 
     company_id = records.company_for(contact, step.trigger).company_id
     company = records.update_company(company_id, change)
@@ -143,13 +145,6 @@ def _contact_if_templated(step: Step) -> Contact | str:
 def _context(step: Step, contact: Contact | str, **record: dict[str, Any]) -> dict[str, Any]:
     shown = contact_view(contact) if isinstance(contact, Contact) else {}
     return {"contact": shown, "trigger": step.trigger, **record}
-
-
-def _view(record: Model) -> dict[str, Any]:
-    """A deal or company as templates see it: its fields, and `id`."""
-    view = {name: getattr(record, name) for name in record.get_attributes()}
-    view["id"] = getattr(record, record._hash_key_attribute().attr_name)
-    return view
 
 
 def _apply_fields(
@@ -178,7 +173,7 @@ def _stored_in_custom(record: Model, scope: str, name: str) -> bool:
     if scope == "custom":
         return True
     kind = {Contact: "contact", Deal: "deal", Company: "company"}[type(record)]
-    return name not in record.get_attributes() and name in KNOWN_SCOPES[kind]
+    return name != "id" and name not in record.get_attributes() and name in KNOWN_SCOPES[kind]
 
 
 def _get(record: Model, ref: str) -> Any:

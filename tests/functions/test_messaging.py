@@ -325,12 +325,20 @@ def test_unsafe_attributes_render_as_nothing(aws, template) -> None:
         assert leak not in raw, leak
 
 
+def test_an_unknown_filter_is_refused_with_the_params_before_anything_is_claimed(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com"})
+    body = "{{ contact.first_name | no_such_filter }}"
+    name, message = failure("send_email", {**EMAIL, "body": body}, sara.contact_id)
+    assert name == "Crm.InvalidParams"
+    assert "unknown filter 'no_such_filter'" in message
+    assert sent() == [] and kinds(sara.contact_id) == []
+
+
 @pytest.mark.parametrize(
     "template",
     [
         "{{ ''.__class__.__mro__[1].__subclasses__() }}",
         "{% for c in [].__class__.__base__.__subclasses__() %}{{ c }}{% endfor %}",
-        "{{ contact.first_name | no_such_filter }}",
     ],
 )
 def test_an_escape_attempt_or_broken_template_is_crm_template_error(aws, template) -> None:
