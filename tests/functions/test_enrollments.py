@@ -45,8 +45,9 @@ def tagging(flow_id: str, tag: str, **settings: Any) -> dict[str, Any]:
     )
 
 
-def waiting(flow_id: str = "nurture", timeout_days: int = 7) -> dict[str, Any]:
-    """Waits for a click; tags the contact 'clicked' or 'quiet'."""
+def waiting(flow_id: str = "nurture", timeout_days: int = 300) -> dict[str, Any]:
+    """Waits for a click; tags the contact 'clicked' or 'quiet'. The default timeout lasts
+    ~26 s at the engine's time scale: longer than any test, even on a loaded machine."""
     return flow(
         flow_id,
         [
@@ -253,7 +254,7 @@ def test_contacts_mid_flow_finish_on_the_version_they_started(engine) -> None:
     sara = contact()
     old = enroll("nurture", sara)
     waiting_in(sara)
-    v2 = publish(waiting("nurture", timeout_days=3), note="shorter wait")
+    v2 = publish(waiting("nurture", timeout_days=200), note="shorter wait")
     assert v2.version == 2 and v2.state_machine_arn != v1.state_machine_arn
     omid = contact("omid@example.com")
     new = enroll("nurture", omid)
@@ -292,7 +293,7 @@ def test_an_event_resumes_the_waiting_contact_on_the_happened_path(engine) -> No
 
 def test_a_wait_times_out_to_its_timed_out_path_and_a_late_event_is_quietly_dropped(engine) -> None:
     moto_patches.apply(1e-5)  # the 7-day timeout lasts ~6 s
-    publish(waiting("nurture"))
+    publish(waiting("nurture", timeout_days=7))
     sara = contact()
     run = enroll("nurture", sara)
     waiting_in(sara)
