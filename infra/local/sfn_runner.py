@@ -12,7 +12,6 @@ The registry is process-wide: two concurrent runs must not map one Name to two h
 from __future__ import annotations
 
 import json
-import os
 import re
 import time
 import uuid
@@ -229,8 +228,10 @@ def local_sfn(time_scale: float = 1.0) -> Iterator[LocalSfn]:
     """A mock_aws context that executes state machines, with Lambda and time patches applied."""
     from moto import mock_aws  # moto is a dev dependency: import it only when used
 
+    from infra.local.env import patched_environ  # env.py reads this module's REGION
+
     previous_scale = moto_patches.time_scale() if moto_patches.is_applied() else 1.0
-    with _patched_environ(_FAKE_ENV, _HIDDEN_ENV), mock_aws(config=MOCK_CONFIG):
+    with patched_environ(_FAKE_ENV, _HIDDEN_ENV), mock_aws(config=MOCK_CONFIG):
         moto_patches.apply(time_scale)
         try:
             yield LocalSfn()
@@ -251,22 +252,6 @@ def _registered(handlers: Mapping[str, Callable]) -> Iterator[None]:
     finally:
         for function_name in names:
             moto_patches.unregister(function_name)
-
-
-@contextmanager
-def _patched_environ(values: Mapping[str, str], hidden: tuple[str, ...]) -> Iterator[None]:
-    saved = {key: os.environ.get(key) for key in (*values, *hidden)}
-    os.environ.update(values)
-    for key in hidden:
-        os.environ.pop(key, None)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 def _ensure_role(iam: Any) -> str:

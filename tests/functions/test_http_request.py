@@ -31,6 +31,7 @@ from functions.steps import http_request
 from functions.steps.base import parse
 from functions.store import contacts
 from functions.store.models import SideEffect
+from tests.functions.step_payloads import payload
 
 TOKEN = "tok-3f9a1c77e2-very-secret"
 API_KEY = "key-8d21b0aa55-also-secret"
@@ -146,25 +147,9 @@ def _secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def step(params: dict[str, Any], contact_id: str, **extra: Any):  # type: ignore[no-untyped-def]
-    return parse(
-        {
-            "node": "call",
-            "kind": "http_request",
-            "params": params,
-            "enrollment": {
-                "id": "enr-1",
-                "flow_id": "f",
-                "flow_version": 1,
-                "contact_id": contact_id,
-                "bucket": 7,
-            },
-            "trigger": extra.pop("trigger", {"plan": "pro"}),
-            "execution": extra.pop("execution", EXECUTION),
-            "state": extra.pop("state", "call"),
-            "attempt": 0,
-        },
-        "http_request",
-    )
+    extra.setdefault("trigger", {"plan": "pro"})
+    extra.setdefault("execution", EXECUTION)
+    return parse(payload("http_request", params, contact_id, node="call", **extra), "http_request")
 
 
 def call(params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:

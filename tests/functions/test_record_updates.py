@@ -14,29 +14,9 @@ from functions import steps
 from functions.errors import CrmError
 from functions.store import contacts, records
 from functions.store.models import Company, Deal, SideEffect
+from tests.functions.step_payloads import payload
 
 EXECUTION = "arn:aws:states:us-east-1:1:execution:f:enr-1"
-
-
-def payload(kind: str, params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:
-    """A Task payload as the compiler emits it (docs/compiler.md)."""
-    return {
-        "node": extra.pop("node", "step1"),
-        "kind": kind,
-        "params": params,
-        "enrollment": {
-            "id": "enr-1",
-            "flow_id": "f",
-            "flow_version": 1,
-            "contact_id": contact_id,
-            "bucket": 7,
-        },
-        "trigger": extra.pop("trigger", {}),
-        "execution": extra.pop("execution", EXECUTION),
-        "state": extra.pop("state", "step1"),
-        "attempt": 0,
-        **extra,
-    }
 
 
 def update(params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from functions.steps.assignment import counter_name
 from functions.steps.base import parse
 from functions.store import contacts, records
 from functions.store.models import Company, Counter, Deal, Task, Team, User
+from tests.functions.step_payloads import payload
 
 HANDLERS = {
     "assign_owner": assign_owner.handle,
@@ -23,28 +24,6 @@ HANDLERS = {
     "create_task": create_task.handle,
     "score_lead": score_lead.handle,
 }
-
-
-def payload(kind: str, params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:
-    """A Task payload as the compiler emits it (docs/compiler.md)."""
-    execution = extra.pop("execution", "arn:aws:states:us-east-1:1:execution:f:enr-1")
-    return {
-        "node": "step1",
-        "kind": kind,
-        "params": params,
-        "enrollment": {
-            "id": "enr-1",
-            "flow_id": "f",
-            "flow_version": 1,
-            "contact_id": contact_id,
-            "bucket": 7,
-        },
-        "trigger": extra.pop("trigger", {}),
-        "execution": execution,
-        "state": "step1",
-        "attempt": 0,
-        **extra,
-    }
 
 
 def run(kind: str, params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:

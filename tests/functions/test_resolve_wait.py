@@ -11,6 +11,7 @@ from functions.errors import CrmError, InvalidRecord
 from functions.steps import resolve_wait
 from functions.steps.base import parse
 from functions.store import contacts
+from tests.functions.step_payloads import payload
 
 SATURDAY_NOON = datetime(2026, 1, 10, 12, 0, tzinfo=UTC)
 
@@ -34,23 +35,7 @@ def person(time_zone: str | None = None, email: str = "ana@example.com", **custo
 
 
 def until(params: dict[str, Any], contact_id: str, **extra: Any) -> str:
-    event = {
-        "node": "pause",
-        "kind": "wait_until",
-        "params": params,
-        "enrollment": {
-            "id": "enr-1",
-            "flow_id": "f",
-            "flow_version": 1,
-            "contact_id": contact_id,
-            "bucket": 3,
-        },
-        "trigger": extra.pop("trigger", {}),
-        "execution": "arn:aws:states:us-east-1:1:execution:f:enr-1",
-        "state": "pause",
-        "attempt": 0,
-        **extra,
-    }
+    event = payload("wait_until", params, contact_id, node="pause", bucket=3, **extra)
     result = resolve_wait.handle(parse(event, "resolve_wait"))
     assert set(result) == {"until"}
     return result["until"]

@@ -11,27 +11,7 @@ from functions.app import app
 from functions.errors import CrmError
 from functions.store import contacts
 from functions.store.models import SideEffect
-
-
-def payload(kind: str, params: dict[str, Any], contact_id: str, **extra: Any) -> dict[str, Any]:
-    """A Task payload as the compiler emits it (docs/compiler.md)."""
-    return {
-        "node": extra.pop("node", "step1"),
-        "kind": kind,
-        "params": params,
-        "enrollment": {
-            "id": "enr-1",
-            "flow_id": "f",
-            "flow_version": 1,
-            "contact_id": contact_id,
-            "bucket": 7,
-        },
-        "trigger": extra.pop("trigger", {}),
-        "execution": extra.pop("execution", "arn:aws:states:us-east-1:1:execution:f:enr-1"),
-        "state": extra.pop("state", "step1"),
-        "attempt": 0,
-        **extra,
-    }
+from tests.functions.step_payloads import payload
 
 
 @pytest.fixture
