@@ -19,7 +19,13 @@ import statistics
 import time
 from typing import Any
 
-NAMES = [("Ali", "Rezaei"), ("علی", "رضایی"), ("سارة", "العلي"), ("Mina", "Karimi"), ("John", "Smith")]
+NAMES = [
+    ("Ali", "Rezaei"),
+    ("علی", "رضایی"),
+    ("سارة", "العلي"),
+    ("Mina", "Karimi"),
+    ("John", "Smith"),
+]
 TAGS = ["lead", "customer", "vip", "newsletter"]
 
 
@@ -67,9 +73,14 @@ def written_items(text: str) -> list[tuple[str, dict[str, Any]]]:
     items = []
     for line in text.splitlines()[1:]:
         email, first, last, phone, company, tag = line.split(",")
-        fields = {"email": email, "first_name": first, "last_name": last,
-                  "phone": phone.replace(" ", ""), "company_name": company,
-                  "tags": {tag} if tag else set()}
+        fields = {
+            "email": email,
+            "first_name": first,
+            "last_name": last,
+            "phone": phone.replace(" ", ""),
+            "company_name": company,
+            "tags": {tag} if tag else set(),
+        }
         contact = build_contact(fields).serialize()
         cid = contact["contact_id"]
         items.append(("contacts", contact))
@@ -86,11 +97,11 @@ def time_raw(items: list[tuple[str, dict[str, Any]]]) -> tuple[float, float]:
     from functions.store.tables import table_name
 
     client = boto3.client("dynamodb")
-    copies = {suffix: fresh_copy(client, table_name(suffix)) for suffix, _ in items}
+    copies = {suffix: fresh_copy(client, table_name(suffix)) for suffix in {s for s, _ in items}}
     start = clock()
     for i in range(0, len(items), 25):
         request: dict[str, list] = {}
-        for suffix, item in items[i:i + 25]:
+        for suffix, item in items[i : i + 25]:
             request.setdefault(copies[suffix], []).append({"PutRequest": {"Item": item}})
         while request:
             request = client.batch_write_item(RequestItems=request).get("UnprocessedItems")
@@ -101,13 +112,19 @@ def fresh_copy(client: Any, source: str) -> str:
     """A new table with the contacts table's keys and indexes (moto's cost per item
     depends on them)."""
     desc = client.describe_table(TableName=source)["Table"]
-    indexes = [{k: g[k] for k in ("IndexName", "KeySchema", "Projection")}
-               for g in desc.get("GlobalSecondaryIndexes", [])]
+    indexes = [
+        {k: g[k] for k in ("IndexName", "KeySchema", "Projection")}
+        for g in desc.get("GlobalSecondaryIndexes", [])
+    ]
     name = f"{source}-raw-{time.time_ns()}"
     extra = {"GlobalSecondaryIndexes": indexes} if indexes else {}
-    client.create_table(TableName=name, KeySchema=desc["KeySchema"],
-                        AttributeDefinitions=desc["AttributeDefinitions"],
-                        BillingMode="PAY_PER_REQUEST", **extra)
+    client.create_table(
+        TableName=name,
+        KeySchema=desc["KeySchema"],
+        AttributeDefinitions=desc["AttributeDefinitions"],
+        BillingMode="PAY_PER_REQUEST",
+        **extra,
+    )
     return name
 
 
@@ -124,17 +141,23 @@ def one_run(text: str, rows: int) -> dict[str, float]:
         items = written_items(text)
         raw_wall, raw_cpu = time_raw(items)
         contacts_wall, contacts_cpu = time_raw([i for i in items if i[0] == "contacts"])
-    return {"import": rows / wall, "raw": rows / raw_wall,
-            "import_cpu": rows / cpu, "raw_cpu": rows / raw_cpu,
-            "contacts": rows / contacts_wall, "contacts_cpu": rows / contacts_cpu}
+    return {
+        "import": rows / wall,
+        "raw": rows / raw_wall,
+        "import_cpu": rows / cpu,
+        "raw_cpu": rows / raw_cpu,
+        "contacts": rows / contacts_wall,
+        "contacts_cpu": rows / contacts_cpu,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=50_000)
     parser.add_argument("--repeat", type=int, default=1, help="runs; the median is reported")
-    parser.add_argument("--no-tags", action="store_true",
-                        help="rows without tags: no ContactIndex rows to write")
+    parser.add_argument(
+        "--no-tags", action="store_true", help="rows without tags: no ContactIndex rows to write"
+    )
     parser.add_argument("--profile", action="store_true", help="cProfile the import (one run)")
     args = parser.parse_args()
     fake_env()
@@ -147,14 +170,22 @@ def main() -> None:
     print(f"rows: {args.rows:,}, one tag each: {not args.no_tags}, runs: {args.repeat} (median)")
     print(f"{'':22} {'wall rows/s':>12} {'CPU rows/s':>12}")
     print(f"{'import_contacts':22} {med['import']:12,.0f} {med['import_cpu']:12,.0f}")
-    print(f"{'raw, same items':22} {med['raw']:12,.0f} {med['raw_cpu']:12,.0f}"
-          "  (Contact + EmailClaim + ContactIndex)")
-    print(f"{'raw, Contact items':22} {med['contacts']:12,.0f} {med['contacts_cpu']:12,.0f}"
-          "  (one item a row)")
-    print(f"import / raw same items: {med['import'] / med['raw']:.0%} wall, "
-          f"{med['import_cpu'] / med['raw_cpu']:.0%} CPU (target >= 70%)")
-    print(f"import / raw Contact items: {med['import'] / med['contacts']:.0%} wall, "
-          f"{med['import_cpu'] / med['contacts_cpu']:.0%} CPU")
+    print(
+        f"{'raw, same items':22} {med['raw']:12,.0f} {med['raw_cpu']:12,.0f}"
+        "  (Contact + EmailClaim + ContactIndex)"
+    )
+    print(
+        f"{'raw, Contact items':22} {med['contacts']:12,.0f} {med['contacts_cpu']:12,.0f}"
+        "  (one item a row)"
+    )
+    print(
+        f"import / raw same items: {med['import'] / med['raw']:.0%} wall, "
+        f"{med['import_cpu'] / med['raw_cpu']:.0%} CPU (target >= 70%)"
+    )
+    print(
+        f"import / raw Contact items: {med['import'] / med['contacts']:.0%} wall, "
+        f"{med['import_cpu'] / med['contacts_cpu']:.0%} CPU"
+    )
 
 
 def profile(text: str) -> None:
