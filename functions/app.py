@@ -8,17 +8,31 @@ from typing import Any
 from chalice import Chalice, Rate
 
 from functions import steps
-from functions.api import contacts, enrollments, events, flows, hooks, imports, keys
+from functions.api import (
+    contacts,
+    deals,
+    enrollments,
+    events,
+    flows,
+    hooks,
+    imports,
+    keys,
+    segments,
+    tasks,
+)
 from functions.store.tables import stream_arn
 
 app = Chalice(app_name="crmflow")
 app.register_blueprint(contacts.bp)
+app.register_blueprint(deals.bp)
+app.register_blueprint(tasks.bp)
 app.register_blueprint(flows.bp)
 app.register_blueprint(enrollments.bp)
 app.register_blueprint(imports.bp)
 app.register_blueprint(keys.bp)
 app.register_blueprint(hooks.bp)
 app.register_blueprint(events.bp)
+app.register_blueprint(segments.bp)
 
 
 @app.lambda_function(name="evaluate")

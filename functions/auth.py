@@ -28,6 +28,10 @@ from functions.store.models import ApiKey
 PERMISSIONS: Final = (
     "contacts:read",
     "contacts:write",
+    "deals:read",
+    "deals:write",
+    "tasks:read",
+    "tasks:write",
     "imports:write",
     "flows:read",
     "flows:write",
@@ -39,13 +43,17 @@ PERMISSIONS: Final = (
 )
 
 # The permission matrix: what each role may do. Declared once; require(), the route
-# table in docs/api.md and the tests all read it.
+# table in docs/api.md and the tests all read it. Marketers read deals and tasks (flows
+# start on deal stages and hand leads to sales as tasks, so they see how that goes) but
+# leave changing them to sales.
 ROLES: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(PERMISSIONS),
     "marketer": frozenset(
         {
             "contacts:read",
             "contacts:write",
+            "deals:read",
+            "tasks:read",
             "imports:write",
             "flows:read",
             "flows:write",
@@ -53,11 +61,25 @@ ROLES: Final[dict[str, frozenset[str]]] = {
             "enrollments:read",
         }
     ),
-    "sales_rep": frozenset({"contacts:read", "contacts:write", "flows:read", "enrollments:read"}),
-    "read_only": frozenset({"contacts:read", "flows:read", "enrollments:read"}),
+    "sales_rep": frozenset(
+        {
+            "contacts:read",
+            "contacts:write",
+            "deals:read",
+            "deals:write",
+            "tasks:read",
+            "tasks:write",
+            "flows:read",
+            "enrollments:read",
+        }
+    ),
+    "read_only": frozenset(
+        {"contacts:read", "deals:read", "tasks:read", "flows:read", "enrollments:read"}
+    ),
     "integration": frozenset({"hooks:call", "events:write"}),
 }
-# Roles that see and change only records they own (owner_id == the key's user_id).
+# Roles that see and change only records they own: contacts and deals whose owner_id,
+# tasks whose assignee_id, is the key's user_id.
 OWN_RECORDS_ONLY: Final = frozenset({"sales_rep"})
 USER_ROLES: Final = frozenset(ROLES) - {"integration"}
 ALL_FLOWS: Final = "*"

@@ -154,7 +154,20 @@ def _rejected(report: Any) -> Exception:
 
 def _check_filter(kind: str, params: Any) -> None:
     """Segment and schedule triggers enroll from the store's indexes: refuse, before
-    anything is stored, a filter no index can answer (it would enroll no one)."""
+    anything is stored, a filter no index can answer (it would enroll no one), and a
+    segment trigger naming a saved segment that does not exist."""
+    segment_id = getattr(params, "segment_id", None)
+    if kind == "segment" and segment_id:
+        from functions.errors import RecordNotFound
+        from functions.store.segments import get_segment
+
+        try:
+            get_segment(segment_id)  # its filter was checked when it was saved
+        except RecordNotFound:
+            raise FlowRejected(
+                f"the trigger names segment '{segment_id}', and no segment has this id; "
+                "save the filter first (POST /segments) or give the trigger its criteria"
+            ) from None
     criteria = getattr(params, "criteria", None)
     if kind in ("segment", "schedule") and criteria is not None:
         from functions.triggers.segments import plan

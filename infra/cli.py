@@ -298,6 +298,99 @@ def import_cmd(
             click.echo(f"  … {len(report.rejected) - 20:,} more; use --report FILE for all", err=True)
 
 
+CHUNK_SECONDS = 300.0  # each chunk lists the candidates again (see docs/api.md on offsets)
+MAX_SHOWN = 20  # failures printed; the counts are whole
+
+
+@main.command("broadcast")
+@click.argument("flow_id")
+@click.option(
+    "--run-id",
+    metavar="ID",
+    help="Name of the broadcast. Give an earlier run's id to finish it: contacts it "
+    "already enrolled are not enrolled again. Default: the flow, its version and the time.",
+)
+def broadcast_cmd(flow_id: str, run_id: str | None) -> None:
+    """Broadcast the published segment flow FLOW_ID: enroll every contact its trigger's
+    filter (or the saved segment it names) matches, each once, and print what happened.
+
+    Candidates come from the store's indexes and each is checked against the whole
+    filter; contacts already in the flow, or once in it when it allows no re-enrollment,
+    are skipped. Runs against the DynamoDB and Step Functions the environment points at
+    (AWS_ENDPOINT_URL for the local stack, AWS_REGION, CRMFLOW_TABLE_PREFIX).
+
+    On AWS it starts at most CRMFLOW_BROADCAST_RATE executions a second (default 250),
+    under Step Functions' StartExecution refill of 300 a second that hooks and events
+    share, so it never drains that quota however large the segment; a throttled start
+    waits and is tried again. Exit status: 0 when every match was enrolled or skipped, 1
+    when some failed (run again with the same --run-id to retry them) or the flow cannot
+    be broadcast.
+    """
+    from functions.errors import CrmError
+    from functions.triggers.segments import Broadcast, broadcast_flow, new_run_id
+
+    try:
+        run_id = run_id or new_run_id(flow_id)
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"broadcast {run_id} of {flow_id}", err=True)
+    total = Broadcast(run_id=run_id)
+    offset: int | None = 0
+    bar = None
+
+    def progress(done: int, candidates: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(
+                length=candidates, label="Broadcasting", file=sys.stderr, show_pos=True
+            )
+            bar.__enter__()
+        bar.length = max(candidates, done)  # a chunk lists the candidates afresh
+        bar.update(done - bar.pos)
+
+    try:
+        while offset is not None:
+            chunk = broadcast_flow(
+                flow_id,
+                run_id=total.run_id,
+                offset=offset,
+                budget_seconds=CHUNK_SECONDS,
+                progress=progress,
+            )
+            total.candidates = chunk.candidates
+            total.matched += chunk.matched
+            total.enrolled += chunk.enrolled
+            total.skipped += chunk.skipped
+            total.repeated += chunk.repeated
+            total.failed.update(chunk.failed)
+            offset = chunk.next_offset
+    except (CrmError, KeyboardInterrupt) as exc:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+            bar = None
+            click.echo(f"stopped; run again with --run-id {run_id} to finish", err=True)
+        if isinstance(exc, KeyboardInterrupt):
+            sys.exit(130)
+        raise click.ClickException(str(exc)) from None
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+    click.echo(
+        f"broadcast {total.run_id} of {flow_id}: {total.candidates:,} candidates, "
+        f"{total.matched:,} matched; enrolled {len(total.enrolled):,}, "
+        f"skipped {total.skipped:,} (already in the flow), "
+        f"already done {total.repeated:,} (by an earlier try of this run), "
+        f"failed {len(total.failed):,}"
+    )
+    if total.failed:
+        for contact_id, reason in list(total.failed.items())[:MAX_SHOWN]:
+            click.echo(f"  {contact_id}: {reason}", err=True)
+        if len(total.failed) > MAX_SHOWN:
+            click.echo(f"  … {len(total.failed) - MAX_SHOWN:,} more", err=True)
+        click.echo(f"run again with --run-id {total.run_id} to retry the failed", err=True)
+        sys.exit(1)
+
+
 def _mapping_pair(text: str) -> tuple[str, str]:
     column, sep, target = text.partition("=")
     if not sep or not column.strip() or not target.strip():

@@ -7,9 +7,21 @@ models costs ~50 ms, which every Lambda of the app would otherwise pay at cold s
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    model_validator,
+)
+
+from flows.conditions import Criteria
 
 FILTERS = ("email", "owner", "stage", "tag", "product", "not_contacted_days")
 FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.schema.json."
@@ -21,6 +33,37 @@ Text = Annotated[str, StringConstraints(max_length=1000)]
 Key = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=256)]
 Tags = Annotated[list[Key], Field(max_length=100)]
 Custom = Annotated[dict[Key, Any], Field(max_length=100)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=1000)]
+
+
+def _currency(value: str) -> str:
+    code = value.strip().upper()
+    if not (len(code) == 3 and code.isascii() and code.isalpha()):
+        raise ValueError(f"{value!r} is not a currency code: give three letters, e.g. EUR, IRR")
+    return code
+
+
+Currency = Annotated[str, AfterValidator(_currency)]
+
+
+def _no_hash(value: str) -> str:
+    if "#" in value:
+        raise ValueError("cannot hold '#': it joins pipeline and stage in the deals' index")
+    return value
+
+
+Pipeline = Annotated[Key, AfterValidator(_no_hash)]
+
+
+def _segment_id(value: str) -> str:
+    from functions.store.segments import SEGMENT_ID
+
+    if not SEGMENT_ID.match(value):
+        raise ValueError("use lowercase letters, digits, - and _ (at most 63), e.g. vip-customers")
+    return value
+
+
+SegmentId = Annotated[str, AfterValidator(_segment_id)]
 
 
 class Body(BaseModel):
@@ -110,6 +153,117 @@ class Page(Body):
 
 class Limit(Body):
     limit: int = Field(50, ge=1, le=200)
+
+
+# --- deals -------------------------------------------------------------------------------
+
+
+class _DealFields(Body):
+    amount: float | None = Field(None, ge=0)
+    currency: Currency | None = Field(None, description="ISO 4217 code, e.g. EUR, IRR, AED.")
+    owner_id: Key | None = Field(
+        None, description="The user who owns the deal (sales_rep keys: themselves)."
+    )
+    contact_id: Key | None = Field(None, description="The deal's contact; it must exist.")
+    company_id: Key | None = Field(None, description="The deal's company; it must exist.")
+    close_date: date | None = Field(
+        None, description="Expected close date; deals in a stage are listed by it."
+    )
+
+
+class NewDeal(_DealFields):
+    """A deal to create: name, pipeline and stage are required."""
+
+    name: Name
+    pipeline: Pipeline
+    stage: Key
+    custom: Custom = Field(default_factory=dict)
+
+
+class DealChange(_DealFields):
+    """The fields to change; fields left out stay as they are, null clears a field."""
+
+    name: Name | None = None
+    pipeline: Pipeline | None = None
+    stage: Key | None = Field(None, description="A stage move: the deal moves in by-stage lists.")
+    custom: Custom | None = Field(
+        None, description="Merged into the custom fields; a null value removes that key."
+    )
+
+
+class DealSearch(Body):
+    """`pipeline` and `stage` together, or `contact_id`; then paging."""
+
+    pipeline: Pipeline | None = None
+    stage: Key | None = Field(None, description="With pipeline: soonest close date first.")
+    contact_id: Key | None = Field(None, description="The contact's deals, newest first.")
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, description="`next` of the previous page.")
+
+    @model_validator(mode="after")
+    def _one_filter(self) -> DealSearch:
+        by_stage = self.pipeline is not None or self.stage is not None
+        if by_stage == (self.contact_id is not None):
+            raise ValueError("give pipeline and stage, or contact_id")
+        if by_stage and (self.pipeline is None or self.stage is None):
+            raise ValueError(f"give {'stage' if self.stage is None else 'pipeline'} too")
+        return self
+
+
+# --- tasks -------------------------------------------------------------------------------
+
+
+class NewTask(Body):
+    """A task to create: a title and when it is due."""
+
+    title: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+    description: str | None = Field(None, max_length=10_000)
+    task_type: Literal["todo", "call", "email", "meeting"] = "todo"
+    priority: Literal["low", "normal", "high"] = "normal"
+    assignee_id: Key | None = Field(
+        None, description="Who does it; the key's user when left out (sales_rep keys: always)."
+    )
+    due_at: AwareDatetime = Field(description="ISO 8601 with a time zone, e.g. 2027-03-01T09:00Z.")
+    contact_id: Key | None = Field(None, description="The contact it is about; it must exist.")
+    deal_id: Key | None = Field(None, description="The deal it is about; it must exist.")
+
+
+class TaskList(Body):
+    assignee: Key | None = Field(
+        None,
+        description="The assignee's user id; the key's user when left out (sales_rep "
+        "keys: always).",
+    )
+    limit: int = Field(50, ge=1, le=200)
+    cursor: str | None = Field(None, description="`next` of the previous page.")
+
+
+# --- segments and broadcasts -------------------------------------------------------------
+
+
+class NewSegment(Body):
+    """A filter over contacts, saved under a name; segment triggers name it by id."""
+
+    segment_id: SegmentId | None = Field(
+        None,
+        description="An id to name it by in flows: lowercase letters, digits, - and _ (e.g. "
+        "vip-customers). A new one when left out.",
+    )
+    name: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    criteria: Criteria = Field(
+        description="Conditions as in a segment trigger; each OR group needs one an index "
+        "answers (tags contains, products contains, lifecycle_stage, owner_id, "
+        "last_contacted_at more than N days ago)."
+    )
+
+
+class BroadcastChunk(Body):
+    """Which broadcast to go on with; send no body to start a new one."""
+
+    run_id: Key | None = Field(
+        None, description="`run_id` of the previous answer; a new run when left out."
+    )
+    offset: int = Field(0, ge=0, description="`next_offset` of the previous answer.")
 
 
 # --- flows -------------------------------------------------------------------------------

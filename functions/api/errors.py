@@ -33,10 +33,12 @@ STATUS: dict[str, int] = {
     "Crm.EnrollmentNotFound": 404,
     "Crm.DuplicateEmail": 409,
     "Crm.Conflict": 409,  # the record kept changing under us: try again
+    "Crm.SegmentExists": 409,
     "Crm.TriggerTooLarge": 413,
     "Crm.InvalidRecord": 422,
     "Crm.InvalidParams": 422,
     "Crm.FlowInvalid": 422,
+    "Crm.WrongTrigger": 422,  # e.g. a broadcast of a flow that a webhook starts
     "Crm.NotConfigured": 500,  # the deployment lacks a setting: the message names it
     "Crm.Transient": 503,
     "Crm.CrmError": 422,  # any other named error: the request broke a rule of the CRM

@@ -1,5 +1,5 @@
 """Flows over HTTP: list and read them, validate a document, save a draft, publish and
-unpublish.
+unpublish, and broadcast a segment flow.
 
 Service modules are imported inside the views: every Lambda of the app imports this
 module at cold start, and only API calls need them (publishing pulls in the compiler).
@@ -17,6 +17,10 @@ from functions.api.routing import Call, field_error, json_response, record_json,
 bp = Blueprint(__name__)
 
 MAX_DOCUMENT = 350_000  # bytes of flow JSON
+# A broadcast chunk's time, listing the candidates included: API Gateway answers 504 after
+# 29 s, and the answer must leave before then.
+BROADCAST_BUDGET_SECONDS = 20.0
+MAX_LISTED = 100  # enrollment ids and failures listed in a broadcast answer; counts are whole
 
 FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.schema.json."
 
@@ -152,6 +156,48 @@ def flows_unpublish(call: Call, flow_id: str) -> Any:
 
     stopped = unpublish(flow_id, stop_running=call.query.stop_running)
     return {"flow_id": flow_id, "status": "unpublished", "stopped": stopped}
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/broadcast",
+    method="POST",
+    permission="flows:publish",
+    body="BroadcastChunk",
+    body_required=False,
+    errors=(400, 404, 422),
+)
+def flows_broadcast(call: Call, flow_id: str) -> Any:
+    """Enroll the contacts a segment flow's filter matches, a chunk at a time.
+
+    Each call works for up to 20 seconds and answers what it did. While `next_offset` is
+    not null, call again with `run_id` and `offset` from the answer; the same run enrolls
+    nobody twice. Only flows with a segment trigger are broadcast (422 otherwise).
+    """
+    from functions.triggers.segments import broadcast_flow
+
+    chunk = call.body
+    result = broadcast_flow(
+        flow_id,
+        run_id=chunk.run_id,
+        offset=chunk.offset,
+        budget_seconds=BROADCAST_BUDGET_SECONDS,
+    )
+    failures = list(result.failed.items())
+    return {
+        "flow_id": flow_id,
+        "run_id": result.run_id,
+        "offset": chunk.offset,
+        "candidates": result.candidates,
+        "matched": result.matched,
+        "enrolled": len(result.enrolled),
+        "enrollment_ids": result.enrolled[:MAX_LISTED],
+        "skipped": result.skipped,
+        "repeated": result.repeated,
+        "failed": len(failures),
+        "failures": [{"contact_id": c, "reason": r} for c, r in failures[:MAX_LISTED]],
+        "next_offset": result.next_offset,
+    }
 
 
 def _check_size(document: dict[str, Any]) -> None:

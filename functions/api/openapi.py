@@ -93,7 +93,8 @@ def openapi(app: Any | None = None) -> dict[str, Any]:
         "info": {
             "title": TITLE,
             "version": VERSION,
-            "description": "Contacts, imports, flows and enrollments of crmflow. Every call "
+            "description": "Contacts, deals, tasks, imports, segments, flows and enrollments "
+            "of crmflow. Every call "
             "carries an API key; its role decides what it may do (see docs/api.md).",
         },
         "security": [{"bearer": []}, {"apiKey": []}],
@@ -151,7 +152,7 @@ def _operation(doc: Any, schemas: dict[str, Any]) -> dict[str, Any]:
         operation["parameters"] = _query_parameters(schemas[doc.query])
     if doc.body:
         operation["requestBody"] = {
-            "required": True,
+            "required": doc.body_required,
             "content": {doc.content_type: {"schema": {"$ref": f"#/components/schemas/{doc.body}"}}},
         }
     elif doc.content_type != "application/json":

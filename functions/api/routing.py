@@ -49,6 +49,7 @@ class RouteDoc:
     content_type: str = JSON  # of the request body
     errors: tuple[int, ...] = ()
     public: bool = False  # no API key: the view checks a signature or a signed token
+    body_required: bool = True  # False: an empty body is the body model's defaults
 
 
 ROUTES: list[RouteDoc] = []
@@ -83,9 +84,11 @@ def route(
     status: int = 200,
     errors: Iterable[int] = (),
     public: bool = False,
+    body_required: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view(call, **path_params)` on `bp`. `query` and `body` name models in
-    functions.api.bodies. The view returns a JSON-able value (sent with `status`) or a
+    functions.api.bodies; with `body_required=False` an empty body stands for the body
+    model's defaults. The view returns a JSON-able value (sent with `status`) or a
     Response; it raises named errors for the rest. A `public` route takes no API key up
     front: its view authenticates the request itself (a signature, a signed token), and
     `permission` says in words what it needs."""
@@ -108,7 +111,9 @@ def route(
                 call = Call(principal, headers=request.headers)
                 if query is not None:
                     call.query = parse_query(query, request.query_params)
-                if body is not None:
+                if body is not None and not body_required and not _given(request.raw_body):
+                    call.body = validated(body, {}, "body")
+                elif body is not None:
                     call.body = parse_json(body, request.raw_body)
                 elif content_type != JSON:
                     call.body = request.raw_body
@@ -135,6 +140,7 @@ def route(
                 content_type,
                 tuple(sorted(set(errors) if public else {401, 403, *errors})),
                 public,
+                body_required,
             )
         )
         return view
@@ -167,6 +173,10 @@ def parse_json(name: str, raw: bytes | str | None) -> Any:
             f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         ) from None
     return validated(name, data, "body")
+
+
+def _given(raw: bytes | str | None) -> bool:
+    return bool(raw and raw.strip())
 
 
 def parse_query(name: str, params: Any) -> Any:

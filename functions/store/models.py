@@ -41,6 +41,7 @@
 |                                        | per status (draft, published, unpublished)           |
 | the API key a request carries          | ApiKey (hash SHA-256 of the key's secret)            |
 | an API key by its id (to revoke it)    | ApiKey GSI by_key_id (key_id, keys only)             |
+| a saved segment (a named filter) by id | Segment (hash segment_id)                            |
 
 No request path scans: every read above is a GetItem or a Query.
 """
@@ -483,6 +484,18 @@ class NodeStats(Model):
     finished = NumberAttribute(default=0)  # the flow ended here
 
 
+class Segment(Model):
+    """A saved filter over contacts: segment triggers name it (`segment_id`) and
+    broadcasts enroll who it matches. Kept as saved; a changed filter is a new segment."""
+
+    Meta = _meta("segments")
+    segment_id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    criteria = JSONAttribute()  # a flows.conditions.Criteria, as JSON
+    created_at = UTCDateTimeAttribute()
+    created_by = UnicodeAttribute(null=True)  # who saved it (user, or key:<id>)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
     EmailClaim,
@@ -506,4 +519,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Delivery,
     NodeStats,
     ApiKey,
+    Segment,
 )

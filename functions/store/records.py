@@ -66,13 +66,24 @@ def deal_for(contact: Contact | str, trigger: Mapping[str, Any]) -> Deal:
     return newest
 
 
-def deals_by_stage(pipeline: str, stage: str, limit: int = 50) -> Iterator[Deal]:
-    """Deals in a pipeline stage, soonest close date first."""
-    return Deal.by_stage.query(f"{pipeline}#{stage}", limit=limit)
+# Like the contact queries, these return PynamoDB's result iterator: once read, its
+# `last_evaluated_key` is the cursor of the next page (None at the end).
 
 
-def deals_of_contact(contact_id: str, limit: int = 50) -> Iterator[Deal]:
-    return Deal.by_contact.query(contact_id, scan_index_forward=False, limit=limit)
+def deals_by_stage(
+    pipeline: str, stage: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> Iterator[Deal]:
+    """Deals in a pipeline stage, soonest close date first (unknown close dates last)."""
+    return Deal.by_stage.query(f"{pipeline}#{stage}", limit=limit, last_evaluated_key=cursor)
+
+
+def deals_of_contact(
+    contact_id: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> Iterator[Deal]:
+    """A contact's deals, newest first."""
+    return Deal.by_contact.query(
+        contact_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
+    )
 
 
 def create_company(fields: dict[str, Any]) -> Company:
@@ -130,9 +141,13 @@ def close_task(task_id: str, status: str = "done") -> Task:
     return task
 
 
-def open_tasks(user_id: str, limit: int = 50) -> Iterator[Task]:
+def open_tasks(
+    user_id: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> Iterator[Task]:
     """A user's open tasks, soonest due first."""
-    return Task.open_by_assignee.query(user_id, scan_index_forward=True, limit=limit)
+    return Task.open_by_assignee.query(
+        user_id, scan_index_forward=True, limit=limit, last_evaluated_key=cursor
+    )
 
 
 def _update(

@@ -11,6 +11,10 @@ share), and a throttled start is retried after a pause rather than dropped. On A
 Lambda runs at most 15 minutes, about 200,000 enrollments at that rate: `broadcast`
 stops at its time budget and returns where to go on, and enrollment ids derived from the
 run make a repeated chunk start nothing twice.
+
+`broadcast_flow` broadcasts a published segment flow to its trigger's filter (its own
+`criteria`, or the saved segment its `segment_id` names): what `POST
+/flows/{flow_id}/broadcast` and `crmflow broadcast` run, a chunk at a time.
 """
 
 from __future__ import annotations
@@ -20,10 +24,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from flows.conditions import Condition, ConditionGroup, Criteria
-from functions.enrollments import enroll
-from functions.errors import CrmError, FlowRejected, Transient
+from functions.enrollments import enroll, published
+from functions.errors import CrmError, FlowRejected, Transient, WrongTrigger
 from functions.steps.conditions import Facts, matches
 from functions.store.contacts import (
     contact_ids_by_product,
@@ -59,6 +64,7 @@ class Broadcast:
     repeated: int = 0  # enrolled by an earlier try of this same run
     failed: dict[str, str] = field(default_factory=dict)  # contact id → why
     next_offset: int | None = None  # set when the time budget ran out
+    run_id: str | None = None  # the run: pass it again with next_offset to go on
 
 
 def plan(criteria: Criteria) -> list[Callable[[], Iterator[str]]]:
@@ -96,13 +102,18 @@ def broadcast(
     progress: Callable[[int, int], None] | None = None,
 ) -> Broadcast:
     """Enroll every contact matching `criteria` in `flow_id`. `run_id` names this
-    broadcast: the same run repeated enrolls nobody twice."""
-    ids = candidates(criteria)
-    result = Broadcast(candidates=len(ids))
-    limiter = RateLimiter(float(os.environ.get(RATE_ENV) or DEFAULT_RATE))
+    broadcast: the same run repeated enrolls nobody twice.
+
+    With `budget_seconds`, it stops once that long has passed since the call (listing the
+    candidates included) and sets `next_offset`, where the next call goes on; each call
+    handles at least one candidate, so calling again until `next_offset` is None ends.
+    """
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
+    ids = candidates(criteria)
+    result = Broadcast(candidates=len(ids), run_id=run_id)
+    limiter = RateLimiter(float(os.environ.get(RATE_ENV) or DEFAULT_RATE))
     for position in range(offset, len(ids)):
-        if deadline is not None and time.monotonic() > deadline:
+        if deadline is not None and position > offset and time.monotonic() > deadline:
             result.next_offset = position
             break
         contact_id = ids[position]
@@ -117,6 +128,68 @@ def broadcast(
         if progress:
             progress(position + 1, len(ids))
     return result
+
+
+def broadcast_flow(
+    flow_id: str,
+    *,
+    run_id: str | None = None,
+    offset: int = 0,
+    budget_seconds: float | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> Broadcast:
+    """Broadcast the published version of a segment flow: enroll who its trigger's filter
+    (or the saved segment it names) matches. FlowNotFound when the flow is not published,
+    WrongTrigger when another trigger starts it, RecordNotFound when its segment is gone.
+
+    `run_id` names the broadcast (default: the flow, its version and the time, to the
+    second); the answer carries it, and `next_offset` when the time budget ran out: call
+    again with both to go on.
+    """
+    version = _segment_flow_version(flow_id)
+    criteria = trigger_criteria(flow_id, version)
+    run_id = run_id or _run_id(flow_id, version)
+    return broadcast(
+        flow_id,
+        criteria,
+        run_id,
+        offset=offset,
+        budget_seconds=budget_seconds,
+        progress=progress,
+    )
+
+
+def new_run_id(flow_id: str) -> str:
+    """A name for a new broadcast of the flow: its id, published version and the time.
+    The same errors as broadcast_flow when the flow cannot be broadcast."""
+    return _run_id(flow_id, _segment_flow_version(flow_id))
+
+
+def _segment_flow_version(flow_id: str) -> int:
+    """The published version of a flow with a segment trigger."""
+    flow = published(flow_id)
+    if flow.trigger_kind != "segment":
+        raise WrongTrigger(
+            f"flow '{flow_id}' is started by a {flow.trigger_kind} trigger; only flows with a "
+            "segment trigger are broadcast"
+        )
+    return int(flow.published_version)
+
+
+def _run_id(flow_id: str, version: int) -> str:
+    return f"{flow_id}-v{version}-{datetime.now(UTC):%Y%m%dT%H%M%SZ}"
+
+
+def trigger_criteria(flow_id: str, version: int) -> Criteria:
+    """The filter of a segment flow version's trigger: its own, or its saved segment's."""
+    from functions.store.models import FlowVersion
+    from functions.store.segments import get_segment, segment_criteria
+
+    document = FlowVersion.get(flow_id, version, consistent_read=True).document
+    params = document["trigger"].get("params") or {}
+    if params.get("segment_id"):
+        return segment_criteria(get_segment(params["segment_id"]))
+    return Criteria.model_validate(params["criteria"])
 
 
 class RateLimiter:

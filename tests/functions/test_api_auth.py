@@ -165,6 +165,14 @@ def _attempt(api: Api, permission: str, key: str, contact_id: str) -> int:
         return api.get(f"/contacts/{contact_id}", key).status
     if permission == "contacts:write":
         return api.patch(f"/contacts/{contact_id}", key, {"job_title": "CEO"}).status
+    if permission == "deals:read":
+        return api.get("/deals/d_nope", key).status  # 404 when allowed
+    if permission == "deals:write":
+        return api.patch("/deals/d_nope", key, {"stage": "won"}).status
+    if permission == "tasks:read":
+        return api.get("/tasks?assignee=u_rep", key).status
+    if permission == "tasks:write":
+        return api.post("/tasks/t_nope/done", key).status
     if permission == "imports:write":
         return api.post("/imports", key, raw=CSV, content_type="text/csv").status
     if permission == "flows:read":
