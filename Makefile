@@ -32,8 +32,10 @@ run: $(STAMP)  ## the local stack: API :8000, moto :5050, editor :8501; data in 
 simulate: $(STAMP)  ## every path of every template on the local interpreter, with stand-in steps
 	$(BIN)/crmflow simulate --all-paths flows/templates/*.flow.json
 
-bench: $(STAMP)  ## validate+compile timings for 10/100/500-node flows
+bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (quick sizes, ~4 min)
 	$(BIN)/python bench/compile_bench.py
+	$(BIN)/python bench/drip_bench.py --quick
+	$(BIN)/python bench/webhook_bench.py --quick
 
 schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference and OpenAPI
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json
