@@ -294,7 +294,9 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds to wait per side")
     parser.add_argument("--paths-of", type=int, default=200, help="executions whose path is read")
     parser.add_argument(
-        "--profile", action="store_true", help="cProfile ours, every thread (slows it ~2x)"
+        "--profile",
+        action="store_true",
+        help="cProfile ours, every thread, CPU time (slows it several times: use small sizes)",
     )
     parser.add_argument(
         "--what-if",
