@@ -62,9 +62,6 @@ def record_departure(enrollment: Enrollment, reason: str) -> None:
         path = path_taken(enrollment.execution_arn) if enrollment.execution_arn else []
     except ClientError:
         path = []  # the history is gone (a restarted local stack): count nothing
-    Enrollment(enrollment.enrollment_id).update(
-        actions=[Enrollment.path.set([visit.as_dict() for visit in path])]
-    )
     version = int(enrollment.flow_version)
     where = enrollment.left_node or (path[-1].node if path else None)
     for visit_node in dict.fromkeys(v.node for v in path):
@@ -72,6 +69,10 @@ def record_departure(enrollment: Enrollment, reason: str) -> None:
     counter = DEPARTURES.get(reason)
     if counter and where:
         _add(enrollment.flow_id, version, where, counter)
+    # Last: an enrollment with its path stored has been counted (readers rely on it).
+    Enrollment(enrollment.enrollment_id).update(
+        actions=[Enrollment.path.set([visit.as_dict() for visit in path])]
+    )
 
 
 def flow_counts(flow_id: str, version: int | None = None) -> FlowCounts:
