@@ -48,7 +48,7 @@ def save(document: Any, *, note: str = "", by: str | None = None) -> Saved:
 
     report = validate(document)
     if report.flow is None:
-        raise _rejected(report)
+        raise rejected(report)
     flow = report.flow
     version = _next_version(flow.id, flow.name)
     FlowVersion(
@@ -70,7 +70,7 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
 
     report = validate(document)
     if not report.ok:
-        raise _rejected(report)
+        raise rejected(report)
     compiled = compile_report(report)
     flow = compiled.flow
     _check_filter(flow.trigger.kind, report.params.get(flow.trigger.id))
@@ -96,6 +96,7 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
             FlowRecord.published_version.set(version),
             FlowRecord.state_machine_arn.set(arn),
             FlowRecord.trigger_kind.set(flow.trigger.kind),
+            FlowRecord.trigger_params.set(flow.trigger.params),
             FlowRecord.allow_reenrollment.set(flow.settings.allow_reenrollment),
             FlowRecord.updated_at.set(now()),
         ]
@@ -145,7 +146,7 @@ def function_arn(handler: str) -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _rejected(report: Any) -> Exception:
+def rejected(report: Any) -> Exception:
     lines = [str(issue) for issue in report.errors]
     exc = FlowRejected(f"the flow has {len(lines)} error(s): " + "; ".join(lines))
     exc.report = report.to_dict()  # type: ignore[attr-defined]

@@ -320,6 +320,9 @@ class FlowRecord(Model):
     published_version = NumberAttribute(null=True)
     state_machine_arn = UnicodeAttribute(null=True)  # of the published version
     trigger_kind = UnicodeAttribute(null=True)
+    # The published trigger's params: a hook request reads them with the record, not the
+    # whole version document. None on records published before they were kept here.
+    trigger_params = JSONAttribute(null=True)
     trigger_key = UnicodeAttribute(null=True)  # its row in TriggerIndex while published
     allow_reenrollment = BooleanAttribute(default=False)
     updated_at = UTCDateTimeAttribute()

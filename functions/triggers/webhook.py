@@ -34,7 +34,7 @@ from functions.store.contacts import (
     update_contact,
 )
 from functions.store.fields import contact_fields
-from functions.store.models import FlowVersion
+from functions.store.models import FlowRecord, FlowVersion
 from functions.triggers.deliveries import delivered, remember
 from functions.triggers.index import enrollment_id
 
@@ -76,7 +76,7 @@ def accept(
         raise FlowNotFound(
             f"flow '{flow_id}' is started by a {flow.trigger_kind} trigger, not by a webhook"
         )
-    params = _trigger_params(flow_id, int(flow.published_version))
+    params = _trigger_params(flow)
     if SIGNATURE_HEADER in headers:
         verify(flow_id, body, headers[SIGNATURE_HEADER])
     elif params.get("require_signature"):
@@ -96,6 +96,8 @@ def accept(
         trigger=payload,
         enrollment_id=enrollment_id(flow_id, "hook", key) if key else None,
         source={"kind": "webhook", "idempotency_key": key} if key else {"kind": "webhook"},
+        flow=flow,
+        contact_checked=True,
     )
     answer = Answer(
         202 if run.enrolled else 200,
@@ -164,8 +166,11 @@ def pick(payload: dict[str, Any], path: str) -> Any:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _trigger_params(flow_id: str, version: int) -> dict[str, Any]:
-    document = FlowVersion.get(flow_id, version).document
+def _trigger_params(flow: FlowRecord) -> dict[str, Any]:
+    if flow.trigger_params is not None:
+        return flow.trigger_params
+    # Published before the record kept them: the version's document has them.
+    document = FlowVersion.get(flow.flow_id, int(flow.published_version)).document
     return document["trigger"].get("params") or {}
 
 
