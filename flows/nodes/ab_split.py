@@ -48,6 +48,24 @@ def _offset(node_id: str) -> int:
     return int(hashlib.sha256(node_id.encode()).hexdigest()[:8], 16) % BUCKETS
 
 
+def _ranges(node_id: str, params: AbSplitParams) -> list[tuple[str, int, int]]:
+    """Each variant's buckets [start, end) on a circle of 100, rotated by the node's offset."""
+    start, ranges = _offset(node_id), []
+    for variant in params.variants:
+        end = (start + variant.weight) % BUCKETS
+        ranges.append((variant.name, start, end))
+        start = end
+    return ranges
+
+
+def variant_for(node_id: str, params: AbSplitParams, bucket: int) -> str:
+    """The variant a contact in `bucket` gets: what the compiled Choice state picks."""
+    for name, start, end in _ranges(node_id, params)[:-1]:
+        if (start <= bucket < end) if start < end else (bucket >= start or bucket < end):
+            return name
+    return params.variants[-1].name
+
+
 def _range_rule(start: int, end: int) -> dict[str, Any]:
     """Buckets in [start, end) on a circle of 100."""
     low = {"Variable": BUCKET_PATH, "NumericGreaterThanEquals": start}
@@ -72,12 +90,10 @@ class AbSplit(NodeKind):
         return [Output(v.name, f"{v.name} ({v.weight}%)") for v in variants]
 
     def emit(self, node: Node, params: AbSplitParams, ctx: Any) -> States:
-        start = _offset(node.id)
-        choices = []
-        for variant in params.variants[:-1]:
-            end = (start + variant.weight) % BUCKETS
-            choices.append({**_range_rule(start, end), "Next": ctx.target(node, variant.name)})
-            start = end
+        choices = [
+            {**_range_rule(start, end), "Next": ctx.target(node, name)}
+            for name, start, end in _ranges(node.id, params)[:-1]
+        ]
         last = params.variants[-1].name
         return {node.id: {"Type": "Choice", "Choices": choices, "Default": ctx.target(node, last)}}
 

@@ -46,7 +46,6 @@ class SendNotification(TaskKind):
     handler = "send_notification"
     cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=1, emails=1)
 
-
     def cost_of(self, params: SendNotificationParams) -> Cost:
         return self.cost if params.channel == "email" else replace(self.cost, emails=0)
 

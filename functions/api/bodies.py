@@ -280,6 +280,46 @@ class SaveFlow(Body):
     note: str = Field("", max_length=1000, description="What changed, for the version list.")
 
 
+class SampleContact(_ContactFields):
+    """A contact that exists only in the test run."""
+
+    email: Text | None = Field(None, description="Default: test.contact@example.com.")
+    tags: Tags = Field(default_factory=list)
+    products: Tags = Field(default_factory=list)
+    custom: Custom = Field(default_factory=dict)
+
+
+class TestRunRequest(Body):
+    """Who goes through the flow, with what trigger data, and what they do on the way.
+
+    Name one contact: `contact_id` or `email` of a stored contact, or `contact`'s fields
+    for a sample one (the default: a sample contact who agreed to email)."""
+
+    __test__ = False  # not a pytest test class, whatever its name
+
+    flow: dict[str, Any] | None = Field(
+        None, description="The document to test (default: the flow's newest saved version)."
+    )
+    contact_id: Key | None = None
+    email: Text | None = None
+    contact: SampleContact | None = None
+    trigger: dict[str, Any] = Field(
+        default_factory=dict, description="The trigger's data, as a hook or event would send it."
+    )
+    choices: dict[str, str] = Field(
+        default_factory=dict,
+        description="Output taken at wait-for-event nodes (happened / timed_out; default "
+        "timed_out) and A/B splits (default: the contact's own variant), by node id.",
+    )
+
+    @model_validator(mode="after")
+    def _one_contact(self) -> TestRunRequest:
+        named = [n for n in ("contact_id", "email", "contact") if getattr(self, n) is not None]
+        if len(named) > 1:
+            raise ValueError(f"name one contact, not {' and '.join(named)}")
+        return self
+
+
 class FlowList(Body):
     status: Literal["draft", "published", "unpublished"] | None = None
 

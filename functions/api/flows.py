@@ -217,3 +217,41 @@ def _version_json(version: Any, *, document: bool = False) -> dict[str, Any]:
         "created_at": version.created_at.isoformat(),
         **({"document": version.document} if document else {}),
     }
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/test-runs",
+    method="POST",
+    permission="flows:write",
+    body="TestRunRequest",
+    body_required=False,
+    errors=(400, 404, 422),
+)
+def flows_test_run(call: Call, flow_id: str) -> Any:
+    """Test-run a flow for one contact: nothing is sent or saved, waits take no time.
+
+    The real step handlers run in a sandbox: the answer shows the path taken (each node
+    with its output, the simulated time it was reached and what it would have done), the
+    emails, SMS, tasks and HTTP calls that would go out and the contact's changed fields.
+    Tests the flow's newest saved version, or the document sent (it must carry this id).
+    A flow with errors is refused (422) with every error.
+    """
+    from functions.auth import require
+    from functions.testrun import try_flow
+
+    body = call.body
+    if body.flow is not None:
+        _check_size(body.flow)
+    if body.contact_id or body.email:
+        require(call.principal, "contacts:read")
+    run = try_flow(
+        flow_id,
+        document=body.flow,
+        contact_id=body.contact_id,
+        email=body.email,
+        sample=body.contact.model_dump(exclude_none=True) if body.contact else None,
+        trigger=body.trigger,
+        choices=body.choices,
+    )
+    return run.as_dict()

@@ -3,6 +3,7 @@ or its least loaded member. Shared by assign_owner and create_task."""
 
 from __future__ import annotations
 
+from functions import sandbox
 from functions.errors import NoAssignee, RecordNotFound
 from functions.store.models import Counter, Task, Team, User
 
@@ -47,10 +48,21 @@ def take_turn(team_id: str) -> tuple[str, int]:
     counter hands every caller a distinct turn number, so a burst of concurrent leads never
     shares a turn and the members' shares differ by at most one."""
     team = members(team_id)
+    if sandbox.active():
+        return _next_turn(team_id, team)
     counter = Counter(counter_name(team_id))
     counter.update(actions=[Counter.value.add(1)])  # UpdateItem ADD, returns the new value
     turn = int(counter.value)
     return team[(turn - 1) % len(team)], turn  # turn 1 goes to the first member
+
+
+def _next_turn(team_id: str, team: list[str]) -> tuple[str, int]:
+    """The turn the team would give next, without taking it (a test run)."""
+    try:
+        turn = int(Counter.get(counter_name(team_id)).value) + 1
+    except Counter.DoesNotExist:
+        turn = 1
+    return team[(turn - 1) % len(team)], turn
 
 
 def open_task_count(user_id: str) -> int:

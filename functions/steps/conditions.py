@@ -11,7 +11,7 @@ from pynamodb.models import Model
 from flows.conditions import Condition, Criteria
 from functions.errors import RecordNotFound
 from functions.store import records
-from functions.store.contacts import timeline
+from functions.store.contacts import now, timeline
 from functions.store.models import Contact
 
 ENGAGEMENT_KINDS = {"opened": "email_opened", "clicked": "email_clicked"}
@@ -138,7 +138,7 @@ def _compare(test: Any) -> Any:
 def _days(test: Any) -> Any:
     def op(value: Any, days: Any) -> bool:
         moment = _when(value)
-        return moment is not None and test(moment, datetime.now(UTC), timedelta(days=float(days)))
+        return moment is not None and test(moment, now(), timedelta(days=float(days)))
 
     return op
 

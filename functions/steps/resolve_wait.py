@@ -33,7 +33,7 @@ from flows.fields import split_ref
 from flows.nodes.wait_until import SendWindow, WaitUntilParams
 from functions.errors import InvalidParams, InvalidRecord
 from functions.steps.base import Step
-from functions.store.contacts import get_contact
+from functions.store.contacts import get_contact, now
 from functions.store.models import Contact
 
 log = logging.getLogger(__name__)
@@ -45,8 +45,8 @@ STAMP = "%Y-%m-%dT%H:%M:%SZ"
 
 
 def clock() -> datetime:
-    """Now, in UTC; tests patch it."""
-    return datetime.now(UTC)
+    """Now, in UTC (a test run's own clock in a test run); tests patch it."""
+    return now()
 
 
 def handle(step: Step) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pynamodb.connection import Connection
 from pynamodb.exceptions import PutError, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from functions import sandbox
 from functions.errors import ConflictRetriesExhausted, ContactNotFound, DuplicateEmail
 from functions.store import normalize
 from functions.store.ids import new_id
@@ -27,11 +28,15 @@ from functions.store.models import (
 )
 
 UPDATE_RETRIES = 25
+# Fields every write changes: a test run does not report them as the step's changes.
+BOOKKEEPING = frozenset({"updated_at", "version", "last_touch_at", "changed_by"})
 MAX_BACKOFF = 0.2  # seconds: keep the worst case well inside a Lambda's time
 
 
 def now() -> datetime:
-    return datetime.now(UTC)
+    """Now, in UTC; in a test run, the run's own clock (its waits take no time)."""
+    test_run = sandbox.active()
+    return test_run.now() if test_run else datetime.now(UTC)
 
 
 def shard_of(contact_id: str) -> int:
@@ -75,6 +80,9 @@ def create_contact(fields: dict[str, Any]) -> Contact:
 
 
 def get_contact(contact_id: str) -> Contact:
+    test_run = sandbox.active()
+    if test_run and test_run.owns(contact_id):
+        return test_run.contact
     try:
         return Contact.get(contact_id, consistent_read=True)
     except Contact.DoesNotExist:
@@ -94,18 +102,14 @@ def update_contact(
 ) -> Contact:
     """Apply `change` to a fresh read and save it if nobody saved in between; otherwise
     read again and re-apply (optimistic locking on `version`). Concurrent writers both land."""
+    test_run = sandbox.active()
+    if test_run is not None:
+        return _update_in_test_run(test_run, contact_id, change, changed_by)
     for attempt in range(UPDATE_RETRIES):
         contact = get_contact(contact_id)
         old_email = contact.email
         old_tags, old_products = set(contact.tags or ()), set(contact.products or ())
-        # DynamoDB stores no empty set, so a tagless contact reads back None: hand out sets.
-        contact.tags, contact.products = set(old_tags), set(old_products)
-        change(contact)
-        contact.changed_by = changed_by  # whose change this is: a flow step's enrollment, or None
-        contact.email = normalize.email(contact.email)
-        contact.tags = _tags(contact.tags)
-        contact.updated_at = now()
-        contact.last_touch_at = contact.last_contacted_at or contact.created_at
+        _apply(contact, change, changed_by)
         try:
             if contact.email != old_email:
                 _move_email(contact, old_email)
@@ -123,6 +127,37 @@ def update_contact(
         _sync_index(contact_id, old_tags, old_products, contact.tags, contact.products)
         return contact
     raise ConflictRetriesExhausted(f"contact '{contact_id}' kept changing; try again")
+
+
+def _apply(contact: Contact, change: Callable[[Contact], None], changed_by: str | None) -> None:
+    # DynamoDB stores no empty set, so a tagless contact reads back None: hand out sets.
+    contact.tags, contact.products = set(contact.tags or ()), set(contact.products or ())
+    change(contact)
+    contact.changed_by = changed_by  # whose change this is: a flow step's enrollment, or None
+    contact.email = normalize.email(contact.email)
+    contact.tags = _tags(contact.tags)
+    contact.updated_at = now()
+    contact.last_touch_at = contact.last_contacted_at or contact.created_at
+
+
+def _update_in_test_run(
+    test_run: sandbox.Sandbox,
+    contact_id: str,
+    change: Callable[[Contact], None],
+    changed_by: str | None,
+) -> Contact:
+    """The test run's copy changed as a save would change it; nothing is written."""
+    if not test_run.owns(contact_id):
+        test_run.record("contact_update", contact_id=contact_id, note="another contact")
+        return get_contact(contact_id)
+    contact = test_run.contact
+    before = sandbox.fields_of(contact)
+    _apply(contact, change, changed_by)
+    contact.version = (contact.version or 0) + 1
+    changed = sandbox.changes(before, sandbox.fields_of(contact), BOOKKEEPING)
+    if changed:
+        test_run.record("contact_update", contact_id=contact_id, changes=changed)
+    return contact
 
 
 def get_contacts(contact_ids: Iterable[str]) -> list[Contact]:
@@ -174,14 +209,24 @@ def add_activity(contact_id: str, kind: str, data: dict[str, Any] | None = None)
     item = Activity(
         contact_id, f"{at.isoformat()}#{new_id('a')}", kind=kind, at=at, data=data or {}
     )
-    item.save()
+    test_run = sandbox.active()
+    if test_run is not None:
+        test_run.record("timeline", activity=kind, data=data or {})
+        if test_run.owns(contact_id):
+            test_run.activities.append(item)  # what the run's later decisions read
+    else:
+        item.save()
     return item
 
 
 def timeline(
     contact_id: str, limit: int = 50, cursor: dict[str, Any] | None = None
 ) -> tuple[list[Activity], dict[str, Any] | None]:
-    """A page of the contact's timeline, newest first, and the cursor of the next page."""
+    """A page of the contact's timeline, newest first, and the cursor of the next page.
+    In a test run, the contact's timeline is what the run added (one page)."""
+    test_run = sandbox.active()
+    if test_run and test_run.owns(contact_id):
+        return list(reversed(test_run.activities))[:limit], None
     result = Activity.query(
         contact_id, scan_index_forward=False, limit=limit, last_evaluated_key=cursor
     )

@@ -10,6 +10,7 @@ from typing import Any, TypeVar
 
 from pynamodb.exceptions import PutError
 
+from functions import sandbox
 from functions.errors import ConflictRetriesExhausted, RecordNotFound
 from functions.store.contacts import (
     UPDATE_RETRIES,
@@ -31,11 +32,14 @@ def create_deal(fields: dict[str, Any]) -> Deal:
     deal = Deal(new_id("d"), created_at=now(), **fields)
     deal.pipeline_stage = f"{deal.pipeline}#{deal.stage}"
     deal.close_date = deal.close_date or UNKNOWN_CLOSE_DATE
-    deal.save(condition=Deal.deal_id.does_not_exist())
+    _save_new(deal, "deal_created", Deal.deal_id)
     return deal
 
 
 def get_deal(deal_id: str) -> Deal:
+    test_run = sandbox.active()
+    if test_run and ("deal", deal_id) in test_run.records:
+        return test_run.records["deal", deal_id]  # as this test run changed it
     try:
         return Deal.get(deal_id, consistent_read=True)
     except Deal.DoesNotExist:
@@ -51,7 +55,7 @@ def update_deal(deal_id: str, change: Callable[[Deal], None]) -> Deal:
         deal.pipeline_stage = f"{deal.pipeline}#{deal.stage}"
         deal.close_date = deal.close_date or UNKNOWN_CLOSE_DATE
 
-    return _update(f"deal '{deal_id}'", lambda: get_deal(deal_id), change, index_keys)
+    return _update(("deal", deal_id), lambda: get_deal(deal_id), change, index_keys)
 
 
 def deal_for(contact: Contact | str, trigger: Mapping[str, Any]) -> Deal:
@@ -88,11 +92,14 @@ def deals_of_contact(
 
 def create_company(fields: dict[str, Any]) -> Company:
     company = Company(new_id("co"), created_at=now(), **fields)
-    company.save(condition=Company.company_id.does_not_exist())
+    _save_new(company, "company_created", Company.company_id)
     return company
 
 
 def get_company(company_id: str) -> Company:
+    test_run = sandbox.active()
+    if test_run and ("company", company_id) in test_run.records:
+        return test_run.records["company", company_id]
     try:
         return Company.get(company_id, consistent_read=True)
     except Company.DoesNotExist:
@@ -101,7 +108,7 @@ def get_company(company_id: str) -> Company:
 
 def update_company(company_id: str, change: Callable[[Company], None]) -> Company:
     """Like update_deal: `change` applied to a fresh read, saved under its version."""
-    return _update(f"company '{company_id}'", lambda: get_company(company_id), change)
+    return _update(("company", company_id), lambda: get_company(company_id), change)
 
 
 def company_for(contact: Contact | str, trigger: Mapping[str, Any]) -> Company:
@@ -123,7 +130,7 @@ def create_task(fields: dict[str, Any], due_at: datetime) -> Task:
     """Save a new open task; while open it is in its assignee's open_by_assignee index."""
     task = Task(new_id("t"), created_at=now(), due_at=due_at, status="open", **fields)
     task.assignee_open = task.assignee_id
-    task.save(condition=Task.task_id.does_not_exist())
+    _save_new(task, "task_created", Task.task_id)
     return task
 
 
@@ -151,12 +158,15 @@ def open_tasks(
 
 
 def _update(
-    what: str,
+    which: tuple[str, str],
     read: Callable[[], R],
     change: Callable[[R], None],
     derive: Callable[[R], None] | None = None,
 ) -> R:
     """Optimistic locking on the record's `version`, with contacts.update_contact's retries."""
+    test_run = sandbox.active()
+    if test_run is not None:
+        return _update_in_test_run(test_run, which, read, change, derive)
     for attempt in range(UPDATE_RETRIES):
         record = read()
         change(record)
@@ -170,4 +180,33 @@ def _update(
             backoff(attempt)
             continue
         return record
-    raise ConflictRetriesExhausted(f"{what} kept changing; try again")
+    kind, record_id = which
+    raise ConflictRetriesExhausted(f"{kind} '{record_id}' kept changing; try again")
+
+
+def _update_in_test_run(
+    test_run: sandbox.Sandbox,
+    which: tuple[str, str],
+    read: Callable[[], R],
+    change: Callable[[R], None],
+    derive: Callable[[R], None] | None,
+) -> R:
+    """The test run's copy of the record changed; nothing is written."""
+    kind, record_id = which
+    record = test_run.record_copy(kind, record_id, read)
+    before = sandbox.fields_of(record)
+    change(record)
+    if derive is not None:
+        derive(record)
+    changed = sandbox.changes(before, sandbox.fields_of(record))
+    test_run.record(f"{kind}_update", id=record_id, changes=changed)
+    return record
+
+
+def _save_new(record: Deal | Company | Task, effect: str, key: Any) -> None:
+    """Save a new record; in a test run, record it instead."""
+    test_run = sandbox.active()
+    if test_run is None:
+        record.save(condition=key.does_not_exist())
+    else:
+        test_run.record(effect, record=sandbox.fields_of(record))

@@ -253,6 +253,16 @@ def test_the_stack_serves_persists_restarts_and_never_reseeds(tmp_path: Path) ->
         status, answer = http("POST", f"{second.api}/hooks/lead-capture", lead, key=key)
         assert status == 202, answer
         assert contact_id_of(second, "leila.ahmadi@example.com") == answer["contact_id"]
+
+        # The README's test run: the drip campaign for a demo contact, nothing sent.
+        outbox = len(list((data / "outbox").glob("*.eml")))
+        sara = {"email": "sara.mohammadi@example.com"}
+        status, answer = http("POST", f"{second.api}/flows/drip-campaign/test-runs", sara, key=key)
+        assert status == 200, answer
+        assert answer["status"] == "ended" and answer["nodes"][-1] == "done"
+        assert len(answer["emails"]) == 4
+        assert answer["emails"][0]["subject"].startswith("سارا")
+        assert len(list((data / "outbox").glob("*.eml"))) == outbox
     finally:
         second.stop()
 
