@@ -298,7 +298,7 @@ def import_cmd(
             click.echo(f"  … {len(report.rejected) - 20:,} more; use --report FILE for all", err=True)
 
 
-CHUNK_SECONDS = 300.0  # each chunk lists the candidates again (see docs/api.md on offsets)
+CHUNK_SECONDS = 300.0  # each chunk lists the candidates again (see docs/api.md on broadcasts)
 MAX_SHOWN = 20  # failures printed; the counts are whole
 
 
@@ -335,7 +335,7 @@ def broadcast_cmd(flow_id: str, run_id: str | None) -> None:
         raise click.ClickException(str(exc)) from None
     click.echo(f"broadcast {run_id} of {flow_id}", err=True)
     total = Broadcast(run_id=run_id)
-    offset: int | None = 0
+    after: str | None = None
     bar = None
 
     def progress(done: int, candidates: int) -> None:
@@ -349,11 +349,11 @@ def broadcast_cmd(flow_id: str, run_id: str | None) -> None:
         bar.update(done - bar.pos)
 
     try:
-        while offset is not None:
+        while True:
             chunk = broadcast_flow(
                 flow_id,
                 run_id=total.run_id,
-                offset=offset,
+                after=after,
                 budget_seconds=CHUNK_SECONDS,
                 progress=progress,
             )
@@ -363,7 +363,9 @@ def broadcast_cmd(flow_id: str, run_id: str | None) -> None:
             total.skipped += chunk.skipped
             total.repeated += chunk.repeated
             total.failed.update(chunk.failed)
-            offset = chunk.next_offset
+            after = chunk.next_after
+            if after is None:
+                break
     except (CrmError, KeyboardInterrupt) as exc:
         if bar is not None:
             bar.__exit__(None, None, None)

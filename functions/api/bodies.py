@@ -263,7 +263,9 @@ class BroadcastChunk(Body):
     run_id: Key | None = Field(
         None, description="`run_id` of the previous answer; a new run when left out."
     )
-    offset: int = Field(0, ge=0, description="`next_offset` of the previous answer.")
+    after: Key | None = Field(
+        None, description="`next_after` of the previous answer: go on after that contact."
+    )
 
 
 # --- flows -------------------------------------------------------------------------------

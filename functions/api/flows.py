@@ -170,8 +170,8 @@ def flows_unpublish(call: Call, flow_id: str) -> Any:
 def flows_broadcast(call: Call, flow_id: str) -> Any:
     """Enroll the contacts a segment flow's filter matches, a chunk at a time.
 
-    Each call works for up to 20 seconds and answers what it did. While `next_offset` is
-    not null, call again with `run_id` and `offset` from the answer; the same run enrolls
+    Each call works for up to 20 seconds and answers what it did. While `next_after` is
+    not null, call again with `run_id` and `after` from the answer; the same run enrolls
     nobody twice. Only flows with a segment trigger are broadcast (422 otherwise).
     """
     from functions.triggers.segments import broadcast_flow
@@ -180,14 +180,14 @@ def flows_broadcast(call: Call, flow_id: str) -> Any:
     result = broadcast_flow(
         flow_id,
         run_id=chunk.run_id,
-        offset=chunk.offset,
+        after=chunk.after,
         budget_seconds=BROADCAST_BUDGET_SECONDS,
     )
     failures = list(result.failed.items())
     return {
         "flow_id": flow_id,
         "run_id": result.run_id,
-        "offset": chunk.offset,
+        "after": chunk.after,
         "candidates": result.candidates,
         "matched": result.matched,
         "enrolled": len(result.enrolled),
@@ -196,7 +196,7 @@ def flows_broadcast(call: Call, flow_id: str) -> Any:
         "repeated": result.repeated,
         "failed": len(failures),
         "failures": [{"contact_id": c, "reason": r} for c, r in failures[:MAX_LISTED]],
-        "next_offset": result.next_offset,
+        "next_after": result.next_after,
     }
 
 

@@ -19,6 +19,7 @@ run make a repeated chunk start nothing twice.
 
 from __future__ import annotations
 
+import bisect
 import os
 import threading
 import time
@@ -63,8 +64,8 @@ class Broadcast:
     skipped: int = 0  # matched, but already in the flow (or once in it)
     repeated: int = 0  # enrolled by an earlier try of this same run
     failed: dict[str, str] = field(default_factory=dict)  # contact id → why
-    next_offset: int | None = None  # set when the time budget ran out
-    run_id: str | None = None  # the run: pass it again with next_offset to go on
+    next_after: str | None = None  # set when the time budget ran out: the last id handled
+    run_id: str | None = None  # the run: pass it again with next_after to go on
 
 
 def plan(criteria: Criteria) -> list[Callable[[], Iterator[str]]]:
@@ -84,12 +85,12 @@ def plan(criteria: Criteria) -> list[Callable[[], Iterator[str]]]:
 
 
 def candidates(criteria: Criteria) -> list[str]:
-    """Contact ids that may match, each once, in a stable order."""
-    seen: dict[str, None] = {}
+    """Contact ids that may match, each once, in id order: a broadcast goes on after the
+    last id it handled, which holds however the indexes change between two calls."""
+    seen: set[str] = set()
     for query in plan(criteria):
-        for contact_id in query():
-            seen.setdefault(contact_id, None)
-    return list(seen)
+        seen.update(query())
+    return sorted(seen)
 
 
 def broadcast(
@@ -97,7 +98,7 @@ def broadcast(
     criteria: Criteria,
     run_id: str,
     *,
-    offset: int = 0,
+    after: str | None = None,
     budget_seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Broadcast:
@@ -105,16 +106,18 @@ def broadcast(
     broadcast: the same run repeated enrolls nobody twice.
 
     With `budget_seconds`, it stops once that long has passed since the call (listing the
-    candidates included) and sets `next_offset`, where the next call goes on; each call
-    handles at least one candidate, so calling again until `next_offset` is None ends.
+    candidates included) and sets `next_after`, the last contact id it handled; the next
+    call passes it as `after`. Each call handles at least one candidate, so calling again
+    until `next_after` is None ends.
     """
     deadline = None if budget_seconds is None else time.monotonic() + budget_seconds
     ids = candidates(criteria)
     result = Broadcast(candidates=len(ids), run_id=run_id)
     limiter = RateLimiter(float(os.environ.get(RATE_ENV) or DEFAULT_RATE))
-    for position in range(offset, len(ids)):
-        if deadline is not None and position > offset and time.monotonic() > deadline:
-            result.next_offset = position
+    start = bisect.bisect_right(ids, after) if after else 0
+    for position in range(start, len(ids)):
+        if deadline is not None and position > start and time.monotonic() > deadline:
+            result.next_after = ids[position - 1]
             break
         contact_id = ids[position]
         try:
@@ -134,7 +137,7 @@ def broadcast_flow(
     flow_id: str,
     *,
     run_id: str | None = None,
-    offset: int = 0,
+    after: str | None = None,
     budget_seconds: float | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> Broadcast:
@@ -143,7 +146,7 @@ def broadcast_flow(
     WrongTrigger when another trigger starts it, RecordNotFound when its segment is gone.
 
     `run_id` names the broadcast (default: the flow, its version and the time, to the
-    second); the answer carries it, and `next_offset` when the time budget ran out: call
+    second); the answer carries it, and `next_after` when the time budget ran out: call
     again with both to go on.
     """
     version = _segment_flow_version(flow_id)
@@ -153,7 +156,7 @@ def broadcast_flow(
         flow_id,
         criteria,
         run_id,
-        offset=offset,
+        after=after,
         budget_seconds=budget_seconds,
         progress=progress,
     )

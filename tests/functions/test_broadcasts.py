@@ -18,7 +18,7 @@ from functions.store.segments import get_segment, save_segment
 from functions.triggers.segments import broadcast_flow
 from infra.cli import main
 from tests.functions.api_support import Api
-from tests.functions.test_enrollments import node, tagging
+from tests.functions.test_enrollments import node, settled, tagging
 
 # Tagged vip AND in Iran: the tag index finds the candidates, the country narrows them.
 VIP_IN_IRAN = {
@@ -31,6 +31,8 @@ VIP_IN_IRAN = {
         }
     ]
 }
+
+VIP_ONLY = {"groups": [{"conditions": [{"field": "tags", "op": "contains", "value": "vip"}]}]}
 
 
 def segment_flow(flow_id: str, **params: Any) -> dict[str, Any]:
@@ -73,7 +75,7 @@ def test_a_broadcast_enrolls_exactly_the_matching_contacts_once_per_run(people) 
         "vip-news", run_id="march", progress=lambda done, total: seen.append((done, total))
     )
     assert (first.candidates, first.matched, len(first.enrolled)) == (3, 2, 2)
-    assert (first.skipped, first.repeated, first.failed, first.next_offset) == (0, 0, {}, None)
+    assert (first.skipped, first.repeated, first.failed, first.next_after) == (0, 0, {}, None)
     assert first.run_id == "march" and seen[-1] == (3, 3)
     assert in_flow(people, "vip-news") == ["reza", "sara"]
 
@@ -87,24 +89,50 @@ def test_a_broadcast_enrolls_exactly_the_matching_contacts_once_per_run(people) 
     assert (other_run.enrolled, other_run.skipped) == ([], 2)
 
 
-def test_chunks_with_a_tiny_budget_go_on_from_next_offset_to_the_same_totals(people) -> None:
+def test_chunks_with_a_tiny_budget_go_on_from_next_after_to_the_same_totals(people) -> None:
     publish(segment_flow("vip-news", criteria=VIP_IN_IRAN))
     first = broadcast_flow("vip-news", run_id="chunked", budget_seconds=0)
-    assert first.next_offset == 1  # each call does at least one candidate
-    rest = broadcast_flow("vip-news", run_id="chunked", offset=first.next_offset)
-    assert rest.next_offset is None
+    ids = sorted(people[name] for name in ("sara", "reza", "hans"))
+    assert first.next_after == ids[0]  # each call does at least one candidate
+    rest = broadcast_flow("vip-news", run_id="chunked", after=first.next_after)
+    assert rest.next_after is None
     assert first.candidates == rest.candidates == 3
     assert first.matched + rest.matched == 2
     assert len(first.enrolled) + len(rest.enrolled) == 2
     assert first.repeated + rest.repeated == 0
     assert in_flow(people, "vip-news") == ["reza", "sara"]
 
-    offsets, offset = [], 0  # chunk after chunk, as clients do: it ends
-    while offset is not None:
-        chunk = broadcast_flow("vip-news", run_id="chunked", offset=offset, budget_seconds=0)
-        offsets.append(offset)
-        offset = chunk.next_offset
-    assert offsets == [0, 1, 2]
+    cursors, after = [None], None  # chunk after chunk, as clients do: it ends
+    while True:
+        chunk = broadcast_flow("vip-news", run_id="chunked", after=after, budget_seconds=0)
+        after = chunk.next_after
+        if after is None:
+            break
+        cursors.append(after)
+    assert cursors == [None, ids[0], ids[1]]
+
+
+def test_contacts_leaving_the_filter_mid_broadcast_make_no_one_skipped(engine) -> None:
+    """The flow removes the tag its filter looks up: chunk by chunk, the tag index shrinks
+    under the broadcast, and still every tagged contact is enrolled."""
+    doc = segment_flow("untag", criteria=VIP_ONLY)
+    doc["nodes"][0] = node("tag", "update_record", remove_tags=["vip"])
+    publish(doc)
+    ids = [
+        create_contact({"email": f"vip{n}@example.com", "tags": {"vip"}}).contact_id
+        for n in range(6)
+    ]
+    after, enrolled = None, []
+    while True:
+        chunk = broadcast_flow("untag", run_id="untag-1", after=after, budget_seconds=0)
+        enrolled += chunk.enrolled
+        for enrollment_id in chunk.enrolled:
+            settled(enrollment_id)  # its first step has removed the tag before the next call
+        after = chunk.next_after
+        if after is None:
+            break
+    assert len(enrolled) == 6
+    assert all("untag" in flows_of(contact_id) for contact_id in ids)
 
 
 def test_only_a_published_segment_flow_is_broadcast(people) -> None:
@@ -166,7 +194,7 @@ def test_a_marketer_broadcasts_over_http_and_a_sales_rep_may_not(api, people) ->
         "skipped": 0,
         "repeated": 0,
     }
-    assert (body["failed"], body["failures"], body["next_offset"]) == (0, [], None)
+    assert (body["failed"], body["failures"], body["next_after"]) == (0, [], None)
     assert len(body["enrollment_ids"]) == 2
     assert in_flow(people, "vip-news") == ["reza", "sara"]
 
@@ -174,7 +202,7 @@ def test_a_marketer_broadcasts_over_http_and_a_sales_rep_may_not(api, people) ->
     assert (again["enrolled"], again["repeated"]) == (0, 2)
 
 
-def test_over_http_a_client_calls_again_with_next_offset_until_done(
+def test_over_http_a_client_calls_again_with_next_after_until_done(
     api, people, monkeypatch
 ) -> None:
     publish(segment_flow("vip-news", criteria=VIP_IN_IRAN))
@@ -182,11 +210,12 @@ def test_over_http_a_client_calls_again_with_next_offset_until_done(
     marketer = api.key("marketer")
     chunk = api.post("/flows/vip-news/broadcast", marketer).body
     answers = [chunk]
-    while chunk["next_offset"] is not None:
-        sent = {"run_id": chunk["run_id"], "offset": chunk["next_offset"]}
+    while chunk["next_after"] is not None:
+        sent = {"run_id": chunk["run_id"], "after": chunk["next_after"]}
         chunk = api.post("/flows/vip-news/broadcast", marketer, sent).body
         answers.append(chunk)
-    assert [a["offset"] for a in answers] == [0, 1, 2]
+    ids = sorted(people[name] for name in ("sara", "reza", "hans"))
+    assert [a["after"] for a in answers] == [None, ids[0], ids[1]]
     assert len({a["run_id"] for a in answers}) == 1
     assert sum(a["enrolled"] for a in answers) == 2
     assert in_flow(people, "vip-news") == ["reza", "sara"]
@@ -205,9 +234,9 @@ def test_broadcasting_a_flow_with_another_trigger_is_a_422_naming_it(api, people
         },
     )
     assert api.post("/flows/ghost/broadcast", marketer).status == 404
-    bad = api.post("/flows/welcome/broadcast", marketer, {"offset": -1, "run": "x"})
+    bad = api.post("/flows/welcome/broadcast", marketer, {"after": 5, "run": "x"})
     assert bad.status == 400
-    assert [f["field"] for f in bad.error["fields"]] == ["offset", "run"]
+    assert [f["field"] for f in bad.error["fields"]] == ["after", "run"]
 
 
 def test_segments_are_saved_and_read_over_http_and_flows_broadcast_them(api, people) -> None:
