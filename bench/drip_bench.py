@@ -23,11 +23,10 @@ Each side runs in a fresh moto (nothing of the other side's executions in memory
 time depends on what else the machine runs; CPU time per execution much less.
 Target: 10,000 contacts in <= 60 s. Run:
 
-    .venv/bin/python bench/drip_bench.py                  # 10,000 contacts: hours as shipped
-    .venv/bin/python bench/drip_bench.py --contacts 1000  # ~20 min
+    .venv/bin/python bench/drip_bench.py                  # 10,000 contacts: over an hour
+    .venv/bin/python bench/drip_bench.py --contacts 1000  # ~20 min before the moto patches
     .venv/bin/python bench/drip_bench.py --quick          # 100 contacts, what `make bench` runs
     .venv/bin/python bench/drip_bench.py --contacts 20 --side ours --profile  # where time goes
-    .venv/bin/python bench/drip_bench.py --contacts 1000 --what-if parse-cache  # experiments
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ from pathlib import Path
 from typing import Any
 
 import localstack as ls
-import whatif
 
 ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = ROOT / "flows" / "templates" / "drip-campaign.flow.json"
@@ -298,30 +296,16 @@ def main() -> None:
         action="store_true",
         help="cProfile ours, every thread, CPU time (slows it several times: use small sizes)",
     )
-    parser.add_argument(
-        "--what-if",
-        action="append",
-        default=[],
-        choices=whatif.EXPERIMENTS,
-        help="experiment: install a cache moto lacks, for both sides (see bench/whatif.py); "
-        "off by default: the figures are the product's as shipped",
-    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args()
     if args.quick:
         args.contacts = QUICK_CONTACTS
     ls.fake_env(CRMFLOW_BROADCAST_RATE="1e9")
-    whatif.install(args.what_if)
     sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
     print(
         f"drip-campaign × {args.contacts:,} contacts, {describe_scale(args.time_scale)}; "
         f"max in flight: {args.max_inflight or 'no limit'}; "
-        f"CRMFLOW_BROADCAST_RATE={os.environ['CRMFLOW_BROADCAST_RATE']}"
-        + (
-            f"; WHAT-IF (not the product as shipped): {', '.join(args.what_if)}"
-            if args.what_if
-            else ""
-        ),
+        f"CRMFLOW_BROADCAST_RATE={os.environ['CRMFLOW_BROADCAST_RATE']}",
         flush=True,
     )
     results = []

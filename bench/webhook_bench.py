@@ -43,7 +43,6 @@ from pathlib import Path
 from typing import Any
 
 import localstack as ls
-import whatif
 
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = 16
@@ -268,19 +267,10 @@ def main() -> None:
     )
     parser.add_argument("--count-calls", action="store_true", help="AWS requests per request")
     parser.add_argument("--profile", action="store_true", help="cProfile the server, every thread")
-    parser.add_argument(
-        "--what-if",
-        action="append",
-        default=[],
-        choices=whatif.EXPERIMENTS,
-        help="experiment: install a change to moto in the server (see bench/whatif.py); off "
-        "by default: the figures are the product's as shipped",
-    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of text")
     args = parser.parse_args()
     if args.quick:
         args.requests = QUICK_REQUESTS
-    whatif.install(args.what_if)
     quiet_request_log()
     document = flow_document(args.flow)
     scale = args.time_scale or (1.0 if args.flow == "minimal" else 1e-6)
@@ -315,7 +305,6 @@ def main() -> None:
     print(
         f"POST /hooks/{flow_id} × {summary['requests']:,} (unique emails), "
         f"{args.concurrency} in flight, stack: {args.stack}, warm-up {WARMUP} not counted"
-        + (f"; WHAT-IF (not as shipped): {', '.join(args.what_if)}" if args.what_if else "")
     )
     print(f"  {summary['rps']:.1f} requests/s ({summary['wall_s']:.1f} s)")
     print(

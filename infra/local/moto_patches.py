@@ -3,7 +3,10 @@
 moto executes real ASL (an interpreter ported from LocalStack) but two things stop it from
 running crmflow's flows locally: its Lambda needs Docker, and every Wait, task timeout,
 heartbeat and retry interval passes in real time. The patches below route Lambda tasks to
-Python handlers in this process and compress simulated time by a scale factor.
+Python handlers in this process and compress simulated time by a scale factor. Others
+remove costs that grow with use: ASL and JSONPath parsed again for every execution and
+evaluation (cached instead), and a whole-table copy per DynamoDB transaction (replaced by
+a rollback of only the items the transaction touches); docs/benchmarks.md has the figures.
 
 Each patch names the moto file and function it replaces and keeps the original. They are
 written against moto `PINNED_MOTO`; `apply()` refuses any other version, and
@@ -12,13 +15,15 @@ tests/infra/test_moto_patches.py fails when a target moves or changes its signat
 
 from __future__ import annotations
 
+import copy
+import functools
 import json
 import logging
 import threading
 import time
 import traceback
 import uuid
-from collections import deque
+from collections import OrderedDict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -98,9 +103,31 @@ DYNAMODB_ACTION = PatchTarget("moto.dynamodb.responses", "DynamoHandler", "call_
 ENV_SET_ERROR = PatchTarget(
     f"{_ASL}.eval.environment", "Environment", "set_error", ("self", "error")
 )
+PROGRAM_PARSE = PatchTarget(
+    "moto.stepfunctions.parser.backend.execution_worker",
+    "ExecutionWorker",
+    "_get_evaluation_entrypoint",
+    ("self",),
+)
+JSONPATH_PARSE = PatchTarget(f"{_ASL}.utils.json_path", None, "parse", ("path", "debug"))
+RESULT_PATH_PARSE = PatchTarget(
+    f"{_ASL}.component.common.path.result_path", None, "parse", ("string",)
+)
+TRANSACT_WRITE = PatchTarget(
+    "moto.dynamodb.models",
+    "DynamoDBBackend",
+    "transact_write_items",
+    ("self", "transact_items"),
+)
+TRANSACT_COPY = PatchTarget("moto.dynamodb.models", None, "copy", None)
 PATCH_TARGETS: tuple[PatchTarget, ...] = (
     DYNAMODB_ACTION,
+    TRANSACT_WRITE,
+    TRANSACT_COPY,
     ENV_SET_ERROR,
+    PROGRAM_PARSE,
+    JSONPATH_PARSE,
+    RESULT_PATH_PARSE,
     LAMBDA_INVOKE,
     WAIT_INTERVAL,
     TASK_TOKEN_WAIT,
@@ -222,7 +249,12 @@ def _replacements() -> dict[PatchTarget, Any]:
         HEARTBEAT_INIT: _scaled_heartbeat_init,
         RETRY_TIME: _ScaledSleepTime(),
         DYNAMODB_ACTION: _atomic_call_action,
+        TRANSACT_WRITE: _transact_write_items,
+        TRANSACT_COPY: _TableSharingCopy(),
         ENV_SET_ERROR: _set_error_unless_stopped,
+        PROGRAM_PARSE: _cached_evaluation_entrypoint,
+        JSONPATH_PARSE: _cached_jsonpath_parse(JSONPATH_PARSE),
+        RESULT_PATH_PARSE: _cached_jsonpath_parse(RESULT_PATH_PARSE),
     }
 
 
@@ -404,6 +436,232 @@ def _atomic_call_action(self: Any) -> Any:
     # applies each request atomically; running DynamoDB requests one at a time restores that.
     with _DYNAMODB_LOCK:
         return _originals[DYNAMODB_ACTION](self)
+
+
+# --- DynamoDB transactions ----------------------------------------------------------------
+
+
+def _transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> None:
+    # Wraps DynamoDBBackend.transact_write_items in moto/dynamodb/models/__init__.py. moto
+    # deep-copies every table a transaction writes to before it starts, as its rollback
+    # backup: O(items in the table) per transaction, so a CRM's every new contact and
+    # enrollment cost more as it grew. _TableSharingCopy turns that copy into the live table
+    # (moto's own rollback then restores nothing); instead we save the items the transaction
+    # names, and its tables' stream records, and put back exactly those if moto raises
+    # (TransactionCanceledException, or a ValidationException moto raises mid-way). moto's
+    # checks, writes and cancellation reasons are unchanged. Under the DynamoDB lock, as every
+    # request already runs, nothing sees the writes of a transaction that is then undone.
+    with _DYNAMODB_LOCK:
+        undo = _TransactionUndo(self, transact_items)
+        try:
+            _originals[TRANSACT_WRITE](self, transact_items)
+        except BaseException:
+            undo.restore()
+            raise
+
+
+class _TableSharingCopy:
+    """Stands in for the `copy` module inside moto.dynamodb.models: a Table is not copied."""
+
+    # Replaces the module reference `copy` in moto/dynamodb/models/__init__.py, where
+    # transact_write_items takes `copy.deepcopy(self.tables[name])` as its backup and, on
+    # failure, assigns it back. The module's other deepcopy (update_item's old item, for
+    # the stream record) still copies.
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        from moto.dynamodb.models.table import Table
+
+        if isinstance(value, Table):
+            return value
+        return copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(copy, name)
+
+
+@dataclass
+class _SavedItem:
+    table: Any
+    hash_key: Any
+    range_key: Any  # None in a table without a sort key
+    had_bucket: bool  # with a sort key: whether table.items had a dict for hash_key
+    item: Any  # a deep copy of the item before the transaction; None if there was none
+
+
+class _TransactionUndo:
+    """What a transaction may change, saved before it runs: the items its Put, Update,
+    Delete and ConditionCheck parts name, and the length of its tables' stream shards."""
+
+    def __init__(self, backend: Any, transact_items: list[dict[str, Any]]) -> None:
+        self._items: list[_SavedItem] = []
+        self._whole_tables: list[tuple[Any, Any]] = []
+        self._streams: list[tuple[Any, list, int]] = []
+        tables: dict[int, Any] = {}
+        for part in transact_items:
+            if not isinstance(part, dict):
+                continue  # moto fails on it before writing anything
+            for op_type, op in part.items():
+                table = _table_or_none(backend, op)
+                if table is None:
+                    continue  # moto fails this part before writing anything
+                tables[id(table)] = table
+                slot = _slot(table, op_type, op)
+                if slot is None:
+                    # Key attributes missing or malformed: moto fails this part, but rather
+                    # than rely on where, back the whole table up as moto does.
+                    self._whole_tables.append((table, copy.deepcopy(table.items)))
+                else:
+                    self._items.append(_save(table, *slot))
+        for table in tables.values():
+            shard = table.stream_shard
+            if shard is not None:
+                self._streams.append((shard, shard.items, len(shard.items)))
+
+    def restore(self) -> None:
+        for saved in self._items:
+            _put_back(saved)
+        for table, items in self._whole_tables:
+            table.items = items
+        for shard, records, length in self._streams:
+            # StreamShard.add appends to `items` and replaces the list once it has handed
+            # the records to a Lambda event source mapping.
+            del records[length:]
+            shard.items = records
+
+
+def _table_or_none(backend: Any, op: Any) -> Any:
+    from moto.dynamodb.exceptions import ResourceNotFoundException
+
+    try:
+        return backend.get_table(op["TableName"])  # by name or ARN, as moto looks it up
+    except (ResourceNotFoundException, KeyError, TypeError):
+        return None
+
+
+def _slot(table: Any, op_type: str, op: dict[str, Any]) -> tuple[Any, Any] | None:
+    """The (hash key, range key) moto reads and writes for one part of a transaction: from
+    the Put's Item, else from the Key. None when the key attributes are not all there."""
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+    names = table.table_key_attrs  # [hash key name] or [hash key name, range key name]
+    if not isinstance(attrs, dict) or any(name not in attrs for name in names):
+        return None
+    try:
+        keys = [DynamoType(attrs[name]) for name in names]
+    except Exception:
+        return None
+    return keys[0], (keys[1] if len(keys) > 1 else None)
+
+
+def _save(table: Any, hash_key: Any, range_key: Any) -> _SavedItem:
+    # moto keeps items in `table.items`: {hash: Item} without a sort key, {hash: {range:
+    # Item}} with one (a defaultdict: reading a missing hash adds an empty dict). Indexes
+    # hold nothing of their own: queries and scans on them read `table.items`.
+    bucket = table.items.get(hash_key)  # .get: no defaultdict insertion
+    item = bucket if range_key is None or bucket is None else bucket.get(range_key)
+    # A deep copy: update_item changes the stored Item in place.
+    return _SavedItem(table, hash_key, range_key, bucket is not None, copy.deepcopy(item))
+
+
+def _put_back(saved: _SavedItem) -> None:
+    items = saved.table.items
+    if saved.range_key is None:
+        if saved.item is None:
+            items.pop(saved.hash_key, None)
+        else:
+            items[saved.hash_key] = saved.item
+        return
+    if saved.item is not None:
+        items[saved.hash_key][saved.range_key] = saved.item
+    elif saved.hash_key in items:
+        items[saved.hash_key].pop(saved.range_key, None)
+        if not saved.had_bucket and not items[saved.hash_key]:
+            del items[saved.hash_key]
+
+
+# --- parsing -----------------------------------------------------------------------------
+
+# Parsed programs by definition text, least recently used dropped first. 256 definitions
+# hold every published flow version of a large CRM; the drip template's takes ~0.25 MB.
+_MAX_PROGRAMS = 256
+_programs: OrderedDict[str, Any] = OrderedDict()
+_programs_lock = threading.Lock()
+
+
+def _cached_evaluation_entrypoint(self: Any) -> Any:
+    # Wraps ExecutionWorker._get_evaluation_entrypoint in moto/stepfunctions/parser/backend/
+    # execution_worker.py, which parses the definition with ANTLR for every StartExecution
+    # (~0.2 s of CPU for the drip template). Parsed once per definition text, the program is
+    # shared by every execution of it, also concurrent ones. That is safe because moto's
+    # evaluation components keep no per-run state on themselves (read for moto 5.2.5):
+    # - every value of a run lives in its Environment (stack, heap, states, variable store,
+    #   program state, callback and map-run pools); Map iterations and Parallel branches get
+    #   frames of their own, with their own heap. moto itself already evaluates one component
+    #   tree in many threads: a Map's iterations all run the same ItemProcessor states.
+    # - Retry counters (MaxAttemptsDecl, BackoffRateDecl) live in env.heap, keyed by the
+    #   component's heap_key, and Program clears env.heap after each state; Catch, Wait,
+    #   Choice and .waitForTaskToken tasks (tokens: env.callback_pool_manager) store
+    #   nothing either. JobPool, BranchWorkerPool, MapRunRecord and the workers are created
+    #   per evaluation. The only attribute a component sets after parsing is heap_key's
+    #   lazily created key (_settle_heap_keys).
+    # - Literals handed out by reference are scalars, except a Pass state's Result, which
+    #   its ResultPath deep-copies before anything can change it; payload templates build a
+    #   new dict or list per evaluation.
+    # ExecutionWorker's TestState subclass has its own parser and entrypoint: not cached.
+    definition = self._evaluation_details.state_machine_details.definition
+    with _programs_lock:  # held while parsing: N executions starting at once parse once
+        program = _programs.get(definition)
+        if program is None:
+            program = _originals[PROGRAM_PARSE](self)
+            _settle_heap_keys(program)
+            if len(_programs) >= _MAX_PROGRAMS:
+                _programs.popitem(last=False)
+            _programs[definition] = program
+        _programs.move_to_end(definition)
+        return program
+
+
+def _settle_heap_keys(program: Any) -> None:
+    """Create every component's heap_key now, before the program is shared."""
+    # EvalComponent.heap_key (moto/stepfunctions/parser/asl/component/eval_component.py)
+    # is made on first read and stored on the component. Two executions reading it first
+    # at once could each store a different key; one would then miss the retry count it
+    # keeps in its env.heap under its key. Created here, the key is only ever read.
+    from moto.stepfunctions.parser.asl.component.component import Component
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+
+    seen: set[int] = set()
+    pending = [program]
+    while pending:
+        node = pending.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, EvalComponent):
+            _ = node.heap_key
+        if isinstance(node, Component):
+            pending.extend(vars(node).values())
+        elif isinstance(node, list | tuple | set | frozenset):
+            pending.extend(node)
+        elif isinstance(node, dict):
+            pending.extend(node.values())
+
+
+def _cached_jsonpath_parse(target: PatchTarget) -> Callable[[str], Any]:
+    # Replaces the `parse` that moto/stepfunctions/parser/asl/utils/json_path.py
+    # (extract_json: InputPath, OutputPath, ItemsPath, every "x.$" field) and
+    # component/common/path/result_path.py (ResultPath) import from jsonpath_ng. Each call
+    # builds a new PLY parser, loading its tables again (~10 % of a drip execution's CPU).
+    # Paths come from definitions, so 4096 cover them. Sharing one parsed path is safe:
+    # jsonpath_ng's path objects set no attribute after construction; find() and
+    # update_or_create() build new DatumInContext objects and change only the data.
+    @functools.lru_cache(maxsize=4096)
+    def parse(path: str) -> Any:
+        return _originals[target](path)
+
+    return parse
 
 
 # --- stopped executions ------------------------------------------------------------------
