@@ -5,6 +5,7 @@ on the contacts stream). A day passes in ~0.09 s; every branch is taken."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -85,10 +86,15 @@ def test_drip_campaign_nurtures_the_segment_and_hands_sales_ready_leads_over(
     )
     create_contact({"email": "lead@example.com", "temperature": "warm", "lifecycle_stage": "lead"})
 
-    # Bita becomes sales-qualified during the three-day wait (checked just before the goal).
-    lambdas.before[(ids["bita"], "ready_already")] = lambda e: set_stage(
-        ids["bita"], "sales_qualified"
-    )
+    # Bita becomes sales-qualified during the three-day wait (checked just before the goal),
+    # but only once the second broadcast below has seen her still in the segment.
+    rebroadcast = threading.Event()
+
+    def qualify_bita(event: object) -> None:
+        rebroadcast.wait(30)
+        set_stage(ids["bita"], "sales_qualified")
+
+    lambdas.before[(ids["bita"], "ready_already")] = qualify_bita
     # Elham's rep sends her back to marketing between the flow's hand-over and its goal check.
     lambdas.before[(ids["elham"], "sales_ready")] = lambda e: set_stage(
         ids["elham"], "marketing_qualified"
@@ -114,6 +120,7 @@ def test_drip_campaign_nurtures_the_segment_and_hands_sales_ready_leads_over(
     sent = segments.broadcast("drip-campaign", drip_segment(), "nurture-2026-12")
     assert (sent.candidates, sent.matched, len(sent.enrolled), sent.failed) == (6, 5, 5, {})
     again = segments.broadcast("drip-campaign", drip_segment(), "nurture-2026-12")
+    rebroadcast.set()
     assert (again.enrolled, again.repeated) == ([], 5)  # the same run: nobody twice
     engaging.join()
     runs = {name: enrollment_in("drip-campaign", cid) for name, cid in ids.items()}
