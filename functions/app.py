@@ -17,6 +17,7 @@ from functions.api import (
     hooks,
     imports,
     keys,
+    reports,
     segments,
     tasks,
 )
@@ -33,6 +34,7 @@ app.register_blueprint(keys.bp)
 app.register_blueprint(hooks.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(segments.bp)
+app.register_blueprint(reports.bp)
 
 
 @app.lambda_function(name="evaluate")

@@ -37,6 +37,7 @@ PERMISSIONS: Final = (
     "flows:write",
     "flows:publish",
     "enrollments:read",
+    "reports:read",
     "hooks:call",
     "events:write",
     "keys:admin",
@@ -45,7 +46,8 @@ PERMISSIONS: Final = (
 # The permission matrix: what each role may do. Declared once; require(), the route
 # table in docs/api.md and the tests all read it. Marketers read deals and tasks (flows
 # start on deal stages and hand leads to sales as tasks, so they see how that goes) but
-# leave changing them to sales.
+# leave changing them to sales. Reports count every owner's contacts and deals, so sales
+# reps, who see only their own records, do not read them.
 ROLES: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(PERMISSIONS),
     "marketer": frozenset(
@@ -59,6 +61,7 @@ ROLES: Final[dict[str, frozenset[str]]] = {
             "flows:write",
             "flows:publish",
             "enrollments:read",
+            "reports:read",
         }
     ),
     "sales_rep": frozenset(
@@ -74,7 +77,14 @@ ROLES: Final[dict[str, frozenset[str]]] = {
         }
     ),
     "read_only": frozenset(
-        {"contacts:read", "deals:read", "tasks:read", "flows:read", "enrollments:read"}
+        {
+            "contacts:read",
+            "deals:read",
+            "tasks:read",
+            "flows:read",
+            "enrollments:read",
+            "reports:read",
+        }
     ),
     "integration": frozenset({"hooks:call", "events:write"}),
 }

@@ -62,9 +62,23 @@ def verify(purpose: str, token: str) -> str | None:
     return value if value and hmac.compare_digest(given, _mac(purpose, value)) else None
 
 
-def unsubscribe_url(contact_id: str) -> str:
-    """One-click unsubscribe: GET shows a confirmation, POST (RFC 8058) unsubscribes."""
-    return f"{public_url()}/u/{sign(UNSUBSCRIBE, contact_id)}"
+def unsubscribe_url(contact_id: str, enrollment_id: str = "", node: str = "") -> str:
+    """One-click unsubscribe: GET shows a confirmation, POST (RFC 8058) unsubscribes. A
+    flow's email names itself (enrollment and node), so reports count the unsubscribe
+    against that email."""
+    value = f"{contact_id}|{enrollment_id}|{node}" if node else contact_id
+    return f"{public_url()}/u/{sign(UNSUBSCRIBE, value)}"
+
+
+def read_unsubscribe(token: str) -> tuple[str, str, str] | None:
+    """(contact id, enrollment id, node) of an unsubscribe token, the last two empty in
+    tokens that name no email (links sent before they did); None if forged."""
+    value = verify(UNSUBSCRIBE, token)
+    if not value:
+        return None
+    contact_id, _, rest = value.partition("|")
+    enrollment_id, _, node = rest.partition("|")
+    return contact_id, enrollment_id, node
 
 
 def open_pixel_url(contact_id: str, enrollment_id: str, node: str) -> str:

@@ -73,10 +73,14 @@ BadRequest = _named(
     CrmError,
 )
 EnrollmentNotFound = _named("Crm.EnrollmentNotFound", "No enrollment has this id.", CrmError)
+NotADraft = _named(
+    "Crm.NotADraft", "Only a flow that was never published can be deleted.", CrmError
+)
 WrongTrigger = _named(
     "Crm.WrongTrigger", "The flow is started by another trigger than the one asked of it.", CrmError
 )
 SegmentExists = _named("Crm.SegmentExists", "A saved segment already has this id.", CrmError)
+ReportNotFound = _named("Crm.ReportNotFound", "No report has this name.", CrmError)
 # Who may call the HTTP API; functions/api/errors.py gives each error its status code.
 Unauthorized = _named(
     "Http.Unauthorized", "The request has no API key, or one that is unknown or revoked.", CrmError

@@ -514,6 +514,40 @@ def key_revoke_cmd(key_id: str) -> None:
     click.echo(f"revoked key {key.key_id} ({key.name}) at {key.revoked_at.isoformat()}")
 
 
+@main.group("reports")
+def reports_group() -> None:
+    """Report counters (docs/reports.md).
+
+    Works on the DynamoDB the environment points at (AWS_ENDPOINT_URL for the local stack,
+    AWS_REGION, CRMFLOW_TABLE_PREFIX).
+    """
+
+
+@reports_group.command("rebuild")
+def reports_rebuild_cmd() -> None:
+    """Recount every report counter from the contacts, deals and timeline.
+
+    For data written before the counters existed, or after a counter write failed (the
+    failure was logged). It scans those tables, so it reads every record once: run it when
+    writes are quiet, since counts made while it runs can be overwritten (running it again
+    fixes that). Contacts that became leads or customers, and deals closed, before the
+    counters existed are dated by their creation day or close date.
+    """
+    from pynamodb.exceptions import PynamoDBException
+
+    from functions.reports.rebuild import items_to_read, rebuild
+
+    try:
+        total = max(items_to_read(), 1)
+        with click.progressbar(
+            length=total, label="Counting", file=sys.stderr, show_pos=True
+        ) as bar:
+            done = rebuild(progress=bar.update)
+    except PynamoDBException as exc:
+        raise click.ClickException(f"cannot read the CRM tables: {exc}") from None
+    click.echo(f"rebuilt the report counters: {done.describe()}")
+
+
 def _emit(text: str, out: str | None) -> None:
     if out:
         Path(out).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     RootModel,
@@ -326,10 +327,46 @@ class FlowList(Body):
     status: Literal["draft", "published", "unpublished"] | None = None
 
 
+class Analytics(Body):
+    version: int | None = Field(None, ge=1, description="One version's counts only.")
+
+
 class Unpublish(Body):
     stop_running: bool = Field(
         False, description="Also stop contacts in the flow now (recorded as unenrolled)."
     )
+
+
+# --- reports -----------------------------------------------------------------------------
+
+
+def _day(value: Any) -> date:
+    # Exactly YYYY-MM-DD: pydantic's date would also take a number of seconds or a time.
+    if isinstance(value, date):
+        return value
+    try:
+        if isinstance(value, str) and len(value) == 10:
+            return date.fromisoformat(value)
+    except ValueError:
+        pass
+    raise ValueError(f"{value!r} is not a date; use YYYY-MM-DD, e.g. 2027-03-01")
+
+
+Day = Annotated[date, BeforeValidator(_day)]
+
+
+class ReportQuery(Body):
+    """Which periods, over which days, in which format."""
+
+    period: Literal["week", "month"] = Field(
+        "week", description="Group days into ISO weeks (Monday to Sunday) or calendar months."
+    )
+    start: Day | None = Field(
+        None, description="First day (YYYY-MM-DD, UTC); default: 12 periods back from end."
+    )
+    end: Day | None = Field(None, description="Last day (YYYY-MM-DD, UTC); default: today.")
+    format: Literal["json", "csv"] = Field("json", description="csv: text/csv, UTF-8.")
+    flow_id: Key | None = Field(None, description="The email report: one flow's emails only.")
 
 
 # --- imports -----------------------------------------------------------------------------

@@ -31,9 +31,11 @@ STATUS: dict[str, int] = {
     "Crm.RecordNotFound": 404,
     "Crm.FlowNotFound": 404,
     "Crm.EnrollmentNotFound": 404,
+    "Crm.ReportNotFound": 404,
     "Crm.DuplicateEmail": 409,
     "Crm.Conflict": 409,  # the record kept changing under us: try again
     "Crm.SegmentExists": 409,
+    "Crm.NotADraft": 409,
     "Crm.TriggerTooLarge": 413,
     "Crm.InvalidRecord": 422,
     "Crm.InvalidParams": 422,

@@ -38,7 +38,8 @@ def _send(step: Step) -> dict[str, Any]:
         return {"sent": False, "skipped": reason}
 
     marketing = params.purpose == "marketing"
-    unsubscribe = mail.unsubscribe_url(contact.contact_id) if marketing else None
+    ids = (contact.contact_id, step.enrollment.get("id", ""), step.node)
+    unsubscribe = mail.unsubscribe_url(*ids) if marketing else None
     context = _context(step, contact, unsubscribe)
     fallbacks = params.fallbacks
     subject = mail.one_line(render(params.subject, context, fallbacks=fallbacks))
@@ -56,7 +57,6 @@ def _send(step: Step) -> dict[str, Any]:
         else ""
     )
     if params.track_clicks:
-        ids = (contact.contact_id, step.enrollment.get("id", ""), step.node)
         body = mail.track_links(body, lambda url: mail.click_url(*ids, url), is_html=is_html)
     rtl = mail.is_rtl(f"{subject} {body}", contact.locale)
     link = unsubscribe if unsubscribe and unsubscribe not in body else None  # not twice
@@ -66,11 +66,7 @@ def _send(step: Step) -> dict[str, Any]:
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if is_html:
-        pixel = (
-            mail.open_pixel_url(contact.contact_id, step.enrollment.get("id", ""), step.node)
-            if params.track_opens
-            else None
-        )
+        pixel = mail.open_pixel_url(*ids) if params.track_opens else None
         document = mail.html_document(
             body,
             rtl=rtl,

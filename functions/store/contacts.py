@@ -17,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from functions import sandbox
 from functions.errors import ConflictRetriesExhausted, ContactNotFound, DuplicateEmail
+from functions.reports.feed import count_activity
 from functions.store import normalize
 from functions.store.ids import new_id
 from functions.store.models import (
@@ -216,6 +217,7 @@ def add_activity(contact_id: str, kind: str, data: dict[str, Any] | None = None)
             test_run.activities.append(item)  # what the run's later decisions read
     else:
         item.save()
+        count_activity(item)  # report counters: why here, see functions/reports/feed.py
     return item
 
 

@@ -35,6 +35,7 @@
 | contacts/deals whose date field is D   | DueDate (hash "<field>#<YYYY-MM-DD>" and             |
 |                                        | "<field>#--<MM-DD>" for yearly, range record id)     |
 | has this delivery been seen?           | Delivery (hash key), TTL: idempotent hooks and events|
+|                                        | and stream records' report counts ("rollup#<event>") |
 | per-node counts of a flow              | NodeStats (hash flow_id, range "<version>#<node>"),  |
 |                                        | atomic ADD when a contact leaves                     |
 | every flow (the API's flow list)       | FlowRecord GSI by_status (status, flow_id): one Query|
@@ -42,6 +43,11 @@
 | the API key a request carries          | ApiKey (hash SHA-256 of the key's secret)            |
 | an API key by its id (to revoke it)    | ApiKey GSI by_key_id (key_id, keys only)             |
 | a saved segment (a named filter) by id | Segment (hash segment_id)                            |
+| report counters over a day range       | Rollup (hash "<metric>#<shard>", range               |
+|                                        | "<YYYY-MM-DD>#<dims>"): 8 Queries (one per shard)    |
+|                                        | with the range BETWEEN the first and last day; ADD   |
+| was this report fact counted already?  | RollupMark (hash contact or deal id, range "lead",   |
+|                                        | "won", "opened#<enrollment>#<node>"…): conditional put|
 
 No request path scans: every read above is a GetItem or a Query.
 """
@@ -499,6 +505,33 @@ class Segment(Model):
     created_by = UnicodeAttribute(null=True)  # who saved it (user, or key:<id>)
 
 
+class Rollup(Model):
+    """A report counter: how many (and how much) of one metric on one day, per dimensions
+    (source, owner, flow and node…), kept with atomic ADD (functions/reports/rollups.py).
+    Writes spread over 8 keys per metric (rollups.SHARDS), so a burst on one day and flow
+    never lands on one item."""
+
+    Meta = _meta("rollups")
+    key = UnicodeAttribute(hash_key=True)  # "<metric>#<shard>", e.g. "email.sent#3"
+    slot = UnicodeAttribute(range_key=True)  # "<YYYY-MM-DD>#<dim>#<dim>"; "" as day: undated
+    n = NumberAttribute(default=0)
+    amount = NumberAttribute(null=True)  # deals: the sum of their amounts (currency is a dim)
+
+
+class RollupMark(Model):
+    """A fact a report counts once, and the day and dimensions it was counted under: a
+    contact's first day as a lead or customer, a deal's win or loss, a contact's first
+    open or click of one email. Its conditional put is what makes the count once."""
+
+    Meta = _meta("rollup-marks")
+    record_id = UnicodeAttribute(hash_key=True)  # contact or deal id
+    mark = UnicodeAttribute(range_key=True)  # "lead", "customer", "won", "opened#<enr>#<node>"
+    metric = UnicodeAttribute()  # the Rollup metric it adds to
+    day = UnicodeAttribute()  # YYYY-MM-DD
+    dims = ListAttribute(of=UnicodeAttribute, default=list)
+    amount = NumberAttribute(null=True)
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
     EmailClaim,
@@ -523,4 +556,6 @@ ALL_MODELS: tuple[type[Model], ...] = (
     NodeStats,
     ApiKey,
     Segment,
+    Rollup,
+    RollupMark,
 )

@@ -1,6 +1,7 @@
 """Record-change triggers, fed by the contacts, deals and companies tables' streams
-(NEW_AND_OLD_IMAGES): each change keeps the due-date index in step, starts the flows whose
-record trigger it matches, and ends enrollments whose goal a changed contact now meets.
+(NEW_AND_OLD_IMAGES): each change keeps the due-date index and the report counters in step
+(functions/reports/feed.py), starts the flows whose record trigger it matches, and ends
+enrollments whose goal a changed contact now meets.
 
 Enrollment ids come from the stream record's id, so a batch Lambda delivers again after a
 failure starts nothing twice.
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from pynamodb.models import Model
@@ -17,6 +19,7 @@ from pynamodb.models import Model
 from flows.conditions import Criteria
 from functions.enrollments import enroll
 from functions.errors import ContactNotFound, CrmError, Transient
+from functions.reports.feed import count_change
 from functions.steps.conditions import Facts, matches
 from functions.store.contacts import get_contact
 from functions.store.models import Company, Contact, Deal
@@ -42,6 +45,7 @@ class Change:
     event: str  # INSERT, MODIFY, REMOVE
     old: Any
     new: Any
+    at: datetime | None = None  # when the change was written (ApproximateCreationDateTime)
 
     @property
     def record(self) -> Any:
@@ -73,6 +77,7 @@ def handle_stream(records: list[dict[str, Any]]) -> list[str]:
             continue
         if isinstance(change.record, (Contact, Deal)):
             dates.sync(change.old, change.new)
+            count_change(change)
         try:
             started += start_flows(change)
             if isinstance(change.new, Contact) and change.event == "MODIFY":
@@ -103,6 +108,7 @@ def parse(record: dict[str, Any]) -> Change | None:
         event=record["eventName"],
         old=_model(model, images.get("OldImage")),
         new=_model(model, images.get("NewImage")),
+        at=_written_at(images.get("ApproximateCreationDateTime")),
     )
 
 
@@ -180,6 +186,15 @@ def fired(kind: str, params: dict[str, Any], change: Change) -> dict[str, Any] |
 
 def _model(model: type[Model], image: dict[str, Any] | None) -> Any:
     return model.from_raw_data(image) if image else None
+
+
+def _written_at(value: Any) -> datetime | None:
+    # Epoch seconds in a Lambda event; boto3's GetRecords (the local poller) parses it.
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+    if isinstance(value, int | float):
+        return datetime.fromtimestamp(value, UTC)
+    return None
 
 
 def _flat(record: Any) -> dict[str, Any]:

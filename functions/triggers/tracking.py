@@ -72,7 +72,7 @@ def clicked(token: str) -> str | None:
 
 def unsubscribe_page(token: str, *, confirmed: bool) -> tuple[int, str]:
     """(status, HTML): the question (GET) or the result (POST, which unsubscribes)."""
-    contact_id = mail.verify(mail.UNSUBSCRIBE, token)
+    contact_id, enrollment_id, node = mail.read_unsubscribe(token) or (None, "", "")
     contact = _contact(contact_id)
     language = _language(contact)
     text = PAGES[language]
@@ -85,17 +85,21 @@ def unsubscribe_page(token: str, *, confirmed: bool) -> tuple[int, str]:
             f'<form method="post"><button type="submit">{text["button"]}</button></form>'
         )
         return 200, _page(language, text["title"], form)
-    unsubscribe(contact)
+    unsubscribe(contact, enrollment_id=enrollment_id, node=node)
     return 200, _page(language, text["title"], f"<p>{text['done'].format(email=email)}</p>")
 
 
-def unsubscribe(contact: Contact) -> None:
-    """Take the contact off marketing email: its status, the suppression list, the timeline."""
+def unsubscribe(contact: Contact, *, enrollment_id: str = "", node: str = "") -> None:
+    """Take the contact off marketing email: its status, the suppression list, the timeline
+    (with the flow's email the link came from, when the link names one: reports count it)."""
     if contact.subscription_status != "unsubscribed":
         update_contact(
             contact.contact_id, lambda c: setattr(c, "subscription_status", "unsubscribed")
         )
-        add_activity(contact.contact_id, "unsubscribed", {"via": "email link"})
+        data: dict[str, Any] = {"via": "email link"}
+        if node:
+            data.update(_email_of(enrollment_id, node))
+        add_activity(contact.contact_id, "unsubscribed", data)
     Suppression(contact.email, reason="unsubscribed", at=now()).save()
 
 
@@ -105,13 +109,7 @@ def unsubscribe(contact: Contact) -> None:
 def _record(
     contact_id: str, event: str, enrollment_id: str, node: str, data: dict[str, Any]
 ) -> None:
-    try:
-        flow_id = Enrollment.get(enrollment_id).flow_id if enrollment_id else None
-    except Enrollment.DoesNotExist:
-        flow_id = None
-    details = {**data, "enrollment": enrollment_id, "node": node}
-    if flow_id:
-        details["flow_id"] = flow_id
+    details = {**data, **_email_of(enrollment_id, node)}
     try:
         # One open per email counts once, however often the pixel loads.
         event_id = (
@@ -120,6 +118,15 @@ def _record(
         record_event(event, contact_id=contact_id, data=details, event_id=event_id)
     except CrmError:
         pass  # a deleted contact: the pixel still loads, the link still goes where it went
+
+
+def _email_of(enrollment_id: str, node: str) -> dict[str, Any]:
+    """Which flow email a link came from: its enrollment, node and (if known) flow."""
+    try:
+        flow_id = Enrollment.get(enrollment_id).flow_id if enrollment_id else None
+    except Enrollment.DoesNotExist:
+        flow_id = None
+    return {"enrollment": enrollment_id, "node": node, **({"flow_id": flow_id} if flow_id else {})}
 
 
 def _contact(contact_id: str | None) -> Contact | None:

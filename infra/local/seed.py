@@ -14,8 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from functions.reports.stages import PIPELINES
+
 PIPELINE = "new-business"
-PIPELINE_STAGES = ("qualified", "discovery", "proposal", "negotiation", "closed_won", "closed_lost")
+PIPELINE_STAGES = PIPELINES[PIPELINE]  # the reports know this pipeline's stages
 
 # (team id, name, member user ids in round-robin order). Every team a template names is
 # here; tests/infra/test_seed.py fails when a template names one that is not.

@@ -183,6 +183,8 @@ def _attempt(api: Api, permission: str, key: str, contact_id: str) -> int:
         return api.post("/flows/ghost/unpublish", key).status  # 404 when allowed
     if permission == "enrollments:read":
         return api.get(f"/contacts/{contact_id}/enrollments", key).status
+    if permission == "reports:read":
+        return api.get("/reports/pipeline", key).status
     if permission == "keys:admin":
         return api.post("/keys", key, {"name": "n", "role": "read_only"}).status
     raise AssertionError(f"no call for {permission}")

@@ -19,7 +19,7 @@ MINIMAL = FIXTURES / "minimal.flow.json"
 INVALID = FIXTURES / "invalid.flow.json"
 SCRIPT = Path(sys.executable).parent / "crmflow"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "infra.cli"]
-COMMANDS = ["validate", "compile", "cost", "simulate", "schema", "docs", "broadcast"]
+COMMANDS = ["validate", "compile", "cost", "simulate", "schema", "docs", "broadcast", "reports"]
 
 
 def crmflow(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
