@@ -121,3 +121,38 @@ def _add_live(flow_id: str, version: int | None, counts: FlowCounts) -> None:
         counts.nodes.setdefault(node, NodeCounts()).entered += number
     for node, number in here.items():
         counts.nodes.setdefault(node, NodeCounts()).waiting += number
+
+
+def flow_report(flow_id: str, document: dict[str, Any], version: int | None) -> dict[str, Any]:
+    """The counts per node, with what the editor charts from them: the goal funnel (how many
+    entered, how many reached a goal) and each A/B split's variants side by side."""
+    counts = flow_counts(flow_id, version)
+    nodes = counts.nodes
+    first = next(
+        (e["to"] for e in document.get("edges", []) if e.get("from") == document["trigger"]["id"]),
+        None,
+    )
+    entered = nodes[first].entered if first in nodes else 0
+    converted = sum(c.goal for c in nodes.values())
+    splits = {}
+    for node in document.get("nodes", []):
+        if node.get("kind") != "ab_split":
+            continue
+        variants = {}
+        for edge in document.get("edges", []):
+            if edge.get("from") == node["id"]:
+                target = nodes.get(edge["to"], NodeCounts())
+                variants[edge.get("output", "next")] = {
+                    "node": edge["to"],
+                    "entered": target.entered,
+                }
+        splits[node["id"]] = variants
+    return {
+        **counts.as_dict(),
+        "funnel": {
+            "entered": entered,
+            "goal": converted,
+            "rate": round(converted / entered, 4) if entered else None,
+        },
+        "splits": splits,
+    }

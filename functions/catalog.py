@@ -25,6 +25,13 @@ def get_flow(flow_id: str) -> FlowRecord:
         raise FlowNotFound(f"no flow has id '{flow_id}'") from None
 
 
+def get_version(flow_id: str, version: int) -> FlowVersion:
+    try:
+        return FlowVersion.get(flow_id, version, consistent_read=True)
+    except FlowVersion.DoesNotExist:
+        raise FlowNotFound(f"flow '{flow_id}' has no version {version}") from None
+
+
 def latest_version(flow: FlowRecord) -> FlowVersion | None:
     """The flow's newest saved version (draft or published)."""
     if not flow.latest_version:

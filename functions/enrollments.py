@@ -198,6 +198,11 @@ def enrollments_of(contact_id: str, limit: int = 50) -> list[Enrollment]:
     return list(Enrollment.by_contact.query(contact_id, scan_index_forward=False, limit=limit))
 
 
+def active_count(flow_id: str) -> int:
+    """How many contacts are in the flow right now (a count on the sparse active index)."""
+    return Membership.active.count(flow_id)
+
+
 def active_contact_ids(flow_id: str) -> list[str]:
     """Contacts in the flow right now."""
     return [m.contact_id for m in Membership.active.query(flow_id)]

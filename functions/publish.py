@@ -15,12 +15,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pynamodb.exceptions import UpdateError
+from pynamodb.exceptions import DeleteError, UpdateError
 
 from flows.nodes.base import placeholder
 from functions import aws
 from functions.enrollments import active_contact_ids, unenroll
-from functions.errors import FlowNotFound, FlowRejected, NotConfigured
+from functions.errors import FlowNotFound, FlowRejected, NotADraft, NotConfigured
 from functions.store.contacts import cancelled_by_condition, now
 from functions.store.models import FlowRecord, FlowVersion
 from functions.store.tables import region, table_name
@@ -102,6 +102,30 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
         ]
     )
     return Saved(flow.id, version, arn, [w.to_dict() for w in report.warnings])
+
+
+def delete_draft(flow_id: str) -> int:
+    """Delete a flow that was never published and its versions; how many versions went.
+    NotADraft when it was ever published: its versions name its contacts' runs."""
+    from functions.catalog import get_flow
+
+    flow = get_flow(flow_id)
+    if flow.status != "draft" or flow.published_version:
+        raise NotADraft(
+            f"flow '{flow_id}' is {flow.status}; only a flow never published can be deleted "
+            "(unpublish it to stop new enrollments)"
+        )
+    versions = list(FlowVersion.query(flow_id))
+    try:  # the record first, and only while a draft: a publish meanwhile keeps everything
+        flow.delete(condition=FlowRecord.status == "draft")
+    except DeleteError as exc:
+        if cancelled_by_condition(exc):
+            raise NotADraft(f"flow '{flow_id}' was published meanwhile; it stays") from None
+        raise
+    with FlowVersion.batch_write() as batch:
+        for version in versions:
+            batch.delete(version)
+    return len(versions)
 
 
 def unpublish(flow_id: str, *, stop_running: bool = False) -> int:

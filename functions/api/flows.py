@@ -27,10 +27,16 @@ FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.
 
 @route(bp, "/flows", permission="flows:read", query="FlowList", errors=(400,))
 def flows_list(call: Call) -> Any:
-    """List the flows, or those in one status."""
+    """List the flows, or those in one status, each with how many contacts are in it now."""
     from functions.catalog import list_flows
+    from functions.enrollments import active_count
 
-    return {"flows": [record_json(f) for f in list_flows(call.query.status)]}
+    return {
+        "flows": [
+            {**record_json(f), "active": active_count(f.flow_id)}
+            for f in list_flows(call.query.status)
+        ]
+    }
 
 
 @route(bp, "/flows/{flow_id}", permission="flows:read", errors=(404,))
@@ -54,6 +60,64 @@ def flows_versions(call: Call, flow_id: str) -> Any:
 
     get_flow(flow_id)
     return {"versions": [_version_json(v) for v in versions(flow_id)]}
+
+
+@route(bp, "/flows/{flow_id}/versions/{version}", permission="flows:read", errors=(404,))
+def flows_version(call: Call, flow_id: str, version: str) -> Any:
+    """One saved version of a flow, with its document (for diffs and restores)."""
+    from functions.catalog import get_version
+
+    return _version_json(get_version(flow_id, _version_number(version)), document=True)
+
+
+@route(
+    bp,
+    "/flows/{flow_id}",
+    method="DELETE",
+    permission="flows:write",
+    errors=(404, 409),
+)
+def flows_delete(call: Call, flow_id: str) -> Any:
+    """Delete a draft: a flow that was never published, with all its versions.
+
+    A flow that was ever published keeps its history for its contacts' records (409).
+    """
+    from functions.publish import delete_draft
+
+    return {"flow_id": flow_id, "deleted_versions": delete_draft(flow_id)}
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/analytics",
+    permission="flows:read",
+    query="Analytics",
+    errors=(400, 404),
+)
+def flows_analytics(call: Call, flow_id: str) -> Any:
+    """How contacts went through a flow: per node, how many entered, wait there now, left
+    by a goal, failed, were removed or finished; the goal funnel; A/B variants side by side.
+
+    All versions together, or one with `version`.
+    """
+    from functions.analytics import flow_report
+    from functions.catalog import get_flow, get_version, latest_version
+
+    flow = get_flow(flow_id)
+    number = call.query.version or flow.published_version
+    shown = get_version(flow_id, int(number)) if number else latest_version(flow)
+    document = shown.document if shown else {"trigger": {"id": ""}, "edges": [], "nodes": []}
+    return {
+        "flow_id": flow_id,
+        "version": call.query.version,
+        **flow_report(flow_id, document, call.query.version),
+    }
+
+
+def _version_number(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise field_error("version", f"is {text!r}; versions are numbered 1, 2, 3…")
+    return int(text)
 
 
 @route(

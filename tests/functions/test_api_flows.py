@@ -211,3 +211,44 @@ def test_enrollments_are_read_only_for_the_contacts_owner_rep(api, marketer) -> 
         404,
         {"code": "EnrollmentNotFound", "message": "no enrollment has id 'enr_nope'"},
     )
+
+
+def test_a_version_is_read_whole_and_a_draft_deleted_but_not_a_published_flow(api, marketer) -> None:
+    first = api.post("/flows", marketer, {"flow": tagging("draft-only", "a"), "note": "one"})
+    assert first.status == 201
+    api.post("/flows", marketer, {"flow": tagging("draft-only", "b"), "note": "two"})
+    answer = api.get("/flows/draft-only/versions/1", marketer)
+    assert answer.status == 200
+    assert answer.body["note"] == "one"
+    assert answer.body["document"]["nodes"][0]["params"]["add_tags"] == ["a"]
+    assert api.get("/flows/draft-only/versions/9", marketer).status == 404
+    bad = api.get("/flows/draft-only/versions/first", marketer)
+    assert bad.status == 400 and "versions are numbered" in bad.error["fields"][0]["message"]
+    assert api.delete("/flows/draft-only", api.key("read_only")).status == 403
+    gone = api.delete("/flows/draft-only", marketer)
+    assert gone.status == 200 and gone.body == {"flow_id": "draft-only", "deleted_versions": 2}
+    assert api.get("/flows/draft-only", marketer).status == 404
+
+    api.post("/flows/live/publish", marketer, {"flow": tagging("live", "x")})
+    kept = api.delete("/flows/live", marketer)
+    assert kept.status == 409 and kept.error["code"] == "NotADraft"
+    assert "only a flow never published can be deleted" in kept.error["message"]
+    assert api.get("/flows/live", marketer).status == 200
+
+
+def test_analytics_count_each_step_and_the_goal_funnel(api, marketer) -> None:
+    api.post("/flows/welcome/publish", marketer, {"flow": tagging("welcome", "hello")})
+    runs = [enroll("welcome", create_contact({"email": f"a{i}@example.com"}).contact_id) for i in range(3)]
+    for run in runs:
+        settled(run.enrollment_id)
+    from tests.functions.test_analytics import counted
+
+    for run in runs:
+        counted(run.enrollment_id)
+    answer = api.get("/flows/welcome/analytics", marketer)
+    assert answer.status == 200, answer.body
+    assert answer.body["nodes"]["tag"]["entered"] == 3
+    assert answer.body["nodes"]["done"]["finished"] == 3
+    assert answer.body["funnel"] == {"entered": 3, "goal": 0, "rate": 0.0}
+    assert answer.body["splits"] == {}
+    assert api.get("/flows/ghost/analytics", marketer).status == 404
