@@ -12,7 +12,7 @@ help:  ## list the targets
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,editor]'
 	touch $(STAMP)
 
 install: $(STAMP)  ## create .venv and install crmflow with its dev tools
@@ -32,10 +32,11 @@ run: $(STAMP)  ## the local stack: API :8000, moto :5050, editor :8501; data in 
 simulate: $(STAMP)  ## every path of every template on the local interpreter, with stand-in steps
 	$(BIN)/crmflow simulate --all-paths flows/templates/*.flow.json
 
-bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (quick sizes, ~4 min)
+bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (quick sizes); editor rerun
 	$(BIN)/python bench/compile_bench.py
 	$(BIN)/python bench/drip_bench.py --quick
 	$(BIN)/python bench/webhook_bench.py --quick
+	$(BIN)/python bench/editor_bench.py
 
 schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference and OpenAPI
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json

@@ -148,7 +148,8 @@ class Editor:
             return "streamlit is not installed (make install)"
         return None
 
-    def start(self) -> None:
+    def start(self, settings: dict[str, str] | None = None) -> None:
+        """Start it; `settings` are added to its environment (the API's URL and key)."""
         command = [
             sys.executable,
             *("-m", "streamlit", "run", str(self.app)),
@@ -156,7 +157,8 @@ class Editor:
             *("--server.headless", "true", "--browser.gatherUsageStats", "false"),
         ]
         # The child inherits the stack's environment: moto's endpoint and fake credentials.
-        self._process = subprocess.Popen(command, cwd=ROOT, env=dict(os.environ))
+        environment = {**os.environ, **(settings or {})}
+        self._process = subprocess.Popen(command, cwd=ROOT, env=environment)
 
     def stop(self) -> None:
         if self._process is None or self._process.poll() is not None:

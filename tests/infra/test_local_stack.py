@@ -40,12 +40,15 @@ NEW_EMAIL = "between.runs@example.com"
 class StackProcess:
     """`crmflow up` in a child process; its output collected line by line."""
 
-    def __init__(self, data_dir: Path, *extra: str) -> None:
+    def __init__(self, data_dir: Path, *extra: str, editor: bool = False) -> None:
         self.api_port, self.moto_port = free_port(), free_port()
         self.api = f"http://127.0.0.1:{self.api_port}"
         self.moto = f"http://127.0.0.1:{self.moto_port}"
+        self.editor_port = free_port() if editor else None
+        self.editor = f"http://127.0.0.1:{self.editor_port}" if editor else None
+        wanted = ("--port-editor", str(self.editor_port)) if editor else ("--no-editor",)
         command = [
-            *(sys.executable, "-m", "infra.cli", "up", "--no-editor"),
+            *(sys.executable, "-m", "infra.cli", "up", *wanted),
             *("--data-dir", str(data_dir)),
             *("--port-api", str(self.api_port), "--port-moto", str(self.moto_port)),
             *extra,

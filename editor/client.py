@@ -1,0 +1,152 @@
+"""The editor's one way to the CRM: the HTTP API, the same on the local stack and on AWS.
+
+Why the API and not the service layer: the editor then runs against any deployment with
+only a URL and a key, every change it makes passes the API's permission checks (a
+marketer's key cannot do an admin's work), and it holds no business logic of its own.
+What it takes from `flows/` directly is pure: node kinds, validation and compilation,
+which it runs on every edit without a round trip.
+
+Settings, from the environment: CRMFLOW_API_URL (default http://127.0.0.1:8000, the local
+stack), CRMFLOW_API_KEY, or CRMFLOW_API_KEY_FILE (default .crmflow/api-key, which
+`make run` writes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, urlencode
+
+import urllib3
+
+DEFAULT_URL = "http://127.0.0.1:8000"
+DEFAULT_KEY_FILE = ".crmflow/api-key"
+TIMEOUT = urllib3.Timeout(connect=3.0, read=60.0)  # a test run of a long flow takes seconds
+
+
+@dataclass
+class ApiError(Exception):
+    """A refused or failed call, in the API's own words."""
+
+    status: int
+    code: str
+    message: str
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class Api:
+    """A small client of crmflow's HTTP API (docs/api.md)."""
+
+    def __init__(self, url: str | None = None, key: str | None = None) -> None:
+        self.url = (url or os.environ.get("CRMFLOW_API_URL") or DEFAULT_URL).rstrip("/")
+        self.key = key if key is not None else _key_from_environment()
+        self._http = urllib3.PoolManager(timeout=TIMEOUT, retries=False)
+
+    def call(
+        self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None
+    ) -> Any:
+        url = self.url + path
+        wanted = {k: v for k, v in (query or {}).items() if v is not None}
+        if wanted:
+            url += "?" + urlencode(wanted)
+        headers = {"Authorization": f"Bearer {self.key}"} if self.key else {}
+        data = None
+        if body is not None:
+            data = json.dumps(body, ensure_ascii=False).encode()
+            headers["Content-Type"] = "application/json"
+        try:
+            response = self._http.request(method, url, body=data, headers=headers)
+        except urllib3.exceptions.HTTPError as exc:
+            raise ApiError(
+                0, "Unreachable", f"the CRM API at {self.url} does not answer ({exc})"
+            ) from None
+        return _answer(response)
+
+    def get(self, path: str, **query: Any) -> Any:
+        return self.call("GET", path, query=query)
+
+    def post(self, path: str, body: Any = None, **query: Any) -> Any:
+        return self.call("POST", path, body, query=query)
+
+    # --- the calls the pages make ------------------------------------------------------
+
+    def flows(self) -> list[dict[str, Any]]:
+        return self.get("/flows")["flows"]
+
+    def flow(self, flow_id: str) -> dict[str, Any]:
+        return self.get(f"/flows/{_id(flow_id)}")
+
+    def versions(self, flow_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/flows/{_id(flow_id)}/versions")["versions"]
+
+    def version(self, flow_id: str, version: int) -> dict[str, Any]:
+        return self.get(f"/flows/{_id(flow_id)}/versions/{int(version)}")
+
+    def save(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
+        return self.post("/flows", {"flow": document, "note": note})
+
+    def publish(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
+        return self.post(f"/flows/{_id(document['id'])}/publish", {"flow": document, "note": note})
+
+    def unpublish(self, flow_id: str) -> dict[str, Any]:
+        return self.post(f"/flows/{_id(flow_id)}/unpublish")
+
+    def delete_draft(self, flow_id: str) -> dict[str, Any]:
+        return self.call("DELETE", f"/flows/{_id(flow_id)}")
+
+    def test_run(self, document: dict[str, Any], **request: Any) -> dict[str, Any]:
+        body = {"flow": document, **{k: v for k, v in request.items() if v is not None}}
+        return self.post(f"/flows/{_id(document['id'])}/test-runs", body)
+
+    def analytics(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
+        return self.get(f"/flows/{_id(flow_id)}/analytics", version=version)
+
+    def contacts(self, **search: Any) -> dict[str, Any]:
+        return self.get("/contacts", **search)
+
+    def contact(self, contact_id: str) -> dict[str, Any]:
+        return self.get(f"/contacts/{_id(contact_id)}")
+
+    def timeline(self, contact_id: str, limit: int = 50) -> dict[str, Any]:
+        return self.get(f"/contacts/{_id(contact_id)}/timeline", limit=limit)
+
+    def contact_flows(self, contact_id: str) -> list[dict[str, Any]]:
+        return self.get(f"/contacts/{_id(contact_id)}/enrollments")["enrollments"]
+
+    def reports(self) -> list[dict[str, Any]]:
+        return self.get("/reports")["reports"]
+
+    def report(self, name: str, **query: Any) -> dict[str, Any]:
+        return self.get(f"/reports/{_id(name)}", **query)
+
+
+def _id(value: str) -> str:
+    return quote(str(value), safe="")
+
+
+def _answer(response: Any) -> Any:
+    text = response.data.decode("utf-8") if response.data else ""
+    if 200 <= response.status < 300:
+        content_type = response.headers.get("Content-Type", "")
+        return json.loads(text) if text and "json" in content_type else text
+    try:
+        error = json.loads(text).get("error") or {}
+    except (ValueError, AttributeError):
+        error = {}
+    details = {k: v for k, v in error.items() if k not in ("code", "message")}
+    message = error.get("message") or f"the API answered {response.status}"
+    raise ApiError(response.status, error.get("code", "Error"), message, details)
+
+
+def _key_from_environment() -> str:
+    key = os.environ.get("CRMFLOW_API_KEY", "").strip()
+    if key:
+        return key
+    path = Path(os.environ.get("CRMFLOW_API_KEY_FILE") or DEFAULT_KEY_FILE)
+    return path.read_text(encoding="utf-8").strip() if path.exists() else ""

@@ -1,0 +1,5 @@
+"""Designer page: see editor/designer.py."""
+
+from editor.designer import main
+
+main()

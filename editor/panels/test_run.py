@@ -1,0 +1,186 @@
+"""Test runs from the editor: a sample or stored contact through the open document, by
+the API's test run (the real steps in a sandbox: nothing is sent or saved). The path is
+highlighted on the canvas; the emails, tasks and changes it would make are listed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import streamlit as st
+import streamlit.components.v1 as components
+
+from editor import session
+from editor.client import ApiError
+
+SAMPLE_FIELDS = (
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "country",
+    "locale",
+    "lifecycle_stage",
+)
+
+
+def render(document: dict[str, Any], report: dict[str, Any]) -> None:
+    if report["errors"]:
+        st.info("Fix the flow's errors first (see Problems): a test run needs a valid flow.")
+        return
+    who = st.radio(
+        "Contact", ["A sample contact", "A stored contact"], horizontal=True, key="test_who"
+    )
+    request: dict[str, Any] = {}
+    if who == "A stored contact":
+        email = st.text_input("Email of the contact", key="test_email")
+        if email.strip():
+            request["email"] = email.strip()
+    else:
+        columns = st.columns(3)
+        sample = {}
+        for number, name in enumerate(SAMPLE_FIELDS):
+            value = columns[number % 3].text_input(
+                name.replace("_", " ").capitalize(), key=f"test_{name}"
+            )
+            if value.strip():
+                sample[name] = value.strip()
+        request["contact"] = sample
+    choices = _choices(document)
+    if choices:
+        request["choices"] = choices
+    # A callback: it runs before the rerun, whose canvas then shows the path.
+    st.button("Run test", type="primary", key="run_test", on_click=_run, args=(document, request))
+    if st.session_state.get("test_error"):
+        st.error(st.session_state.test_error, icon="⛔")
+    run = st.session_state.get("test_run")
+    if run:
+        show(run)
+
+
+def _run(document: dict[str, Any], request: dict[str, Any]) -> None:
+    try:
+        st.session_state.test_run = session.api().test_run(document, **request)
+        st.session_state.test_error = None
+    except ApiError as exc:
+        st.session_state.test_run, st.session_state.test_error = None, exc.message
+
+
+def _choices(document: dict[str, Any]) -> dict[str, str]:
+    """What the contact does where the flow waits for them or splits them."""
+    from editor import document as doc
+
+    picked = {}
+    for spec in document.get("nodes", []):
+        if spec.get("kind") not in ("wait_for_event", "ab_split"):
+            continue
+        outputs = [o.name for o in doc.outputs(spec)]
+        if not outputs:
+            continue
+        default = "timed_out" if "timed_out" in outputs else None
+        options = [
+            "(the contact's own)" if default is None else "timed_out",
+            *[o for o in outputs if o != default],
+        ]
+        chosen = st.selectbox(
+            f"At '{spec.get('label') or spec['id']}'", options, key=f"choice:{spec['id']}"
+        )
+        if chosen in outputs:
+            picked[spec["id"]] = chosen
+    return picked
+
+
+def show(run: dict[str, Any]) -> None:
+    status = run["status"]
+    days = run["simulated_seconds"] / 86400
+    (st.success if status in ("ended", "completed", "goal") else st.error)(
+        f"Test run **{status}** after {days:.1f} simulated days · path: " + " → ".join(run["nodes"])
+    )
+    failed = [v for v in run["path"] if v.get("error")]
+    for visit in failed:
+        st.error(
+            f"**{visit['node']}** failed: {visit['error']['error']} — {visit['error']['cause']}"
+        )
+    st.markdown(f"**Emails that would go out ({len(run['emails'])})**")
+    for number, email in enumerate(run["emails"]):
+        with st.expander(
+            f"✉️ {email['subject']} — to {', '.join(email['to'])}", expanded=number == 0
+        ):
+            st.caption(f"From {email['from']} · step {email['node']}")
+            if email.get("html"):
+                components.html(email["html"], height=320, scrolling=True)
+            else:
+                st.text(email["text"])
+    if run["tasks"]:
+        st.markdown("**Tasks it would create**")
+        st.dataframe(
+            [
+                {
+                    "step": t["node"],
+                    **{
+                        k: t["record"].get(k)
+                        for k in ("title", "assignee_id", "due_at", "priority")
+                    },
+                }
+                for t in run["tasks"]
+            ],
+            hide_index=True,
+        )
+    if run["sms"]:
+        st.markdown("**SMS**")
+        st.dataframe([{"to": s["to"], "text": s["message"]} for s in run["sms"]], hide_index=True)
+    if run["http_requests"]:
+        st.markdown("**Calls to other systems**")
+        st.dataframe(
+            [{"method": h["method"], "url": h["url"]} for h in run["http_requests"]],
+            hide_index=True,
+        )
+    if run["record_changes"]:
+        st.markdown("**Changes to the contact**")
+        st.dataframe(
+            [
+                {"field": k, "before": str(v[0]), "after": str(v[1])}
+                for k, v in run["record_changes"].items()
+            ],
+            hide_index=True,
+        )
+
+
+def email_preview(document: dict[str, Any], spec: dict[str, Any]) -> None:
+    """The email as a chosen contact would get it, rendered by the real send step."""
+    with st.expander("Preview for a contact", expanded=False):
+        email = st.text_input(
+            "Contact's email (empty: a sample contact)", key=f"preview_email:{spec['id']}"
+        )
+        first = st.text_input("Sample first name", value="سارا", key=f"preview_name:{spec['id']}")
+        if not st.button("Render preview", key=f"preview:{spec['id']}"):
+            return
+        single = {
+            "schema_version": "1.0",
+            "id": document["id"],
+            "name": document.get("name", document["id"]),
+            "trigger": {"id": "preview_start", "kind": "webhook", "params": {}},
+            "nodes": [{**spec, "id": spec["id"]}, {"id": "preview_end", "kind": "end"}],
+            "edges": [
+                {"from": "preview_start", "to": spec["id"]},
+                {"from": spec["id"], "to": "preview_end"},
+            ],
+        }
+        request: dict[str, Any] = (
+            {"email": email.strip()} if email.strip() else {"contact": {"first_name": first}}
+        )
+        try:
+            run = session.api().test_run(single, **request)
+        except ApiError as exc:
+            st.error(exc.message, icon="⛔")
+            return
+        if not run["emails"]:
+            failed = [v for v in run["path"] if v.get("error")]
+            reason = failed[0]["error"]["cause"] if failed else "the contact would be skipped"
+            st.warning(f"No email: {reason}")
+            return
+        mail = run["emails"][0]
+        st.markdown(f"**Subject:** {mail['subject']}")
+        if mail.get("html"):
+            components.html(mail["html"], height=360, scrolling=True)
+        else:
+            st.text(mail["text"])

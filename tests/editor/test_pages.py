@@ -1,0 +1,274 @@
+"""Each page's logic in streamlit's AppTest, against the live API (conftest.live_api)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from functions.publish import publish
+from tests.editor.conftest import PAGES, page
+
+TEMPLATES = Path(__file__).resolve().parents[2] / "flows" / "templates"
+
+
+def template(flow_id: str) -> dict:
+    return json.loads((TEMPLATES / f"{flow_id}.flow.json").read_text(encoding="utf-8"))
+
+
+def canvas_args(at: AppTest) -> dict:
+    [component] = at.get("component_instance")
+    return json.loads(component.proto.json_args)
+
+
+@pytest.mark.usefixtures("live_api")
+def test_the_flows_page_lists_flows_and_opens_one_in_the_designer() -> None:
+    publish(template("drip-campaign"), by="tests")
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
+    assert not at.exception
+    [table] = at.dataframe
+    assert "drip-campaign" in table.value["id"].tolist()
+    at.button(key="open_flow").click().run()
+    assert not at.exception
+    assert at.session_state.doc["id"] == "drip-campaign"
+    assert at.session_state.doc_status == "published"
+    args = canvas_args(at)
+    assert {n["id"] for n in args["nodes"]} >= {"consent", "lesson_1", "wait_click"}
+
+
+def designer(document: dict, **state: object) -> AppTest:
+    """The designer with `document` open, as the flows page leaves it."""
+    at = page("designer")
+    at.session_state.doc = document
+    at.session_state.undo, at.session_state.redo = [], []
+    at.session_state.doc_status = "draft"
+    for name, value in state.items():
+        at.session_state[name] = value
+    return at.run()
+
+
+def node_content(at: AppTest, node_id: str) -> dict:
+    return next(n for n in canvas_args(at)["nodes"] if n["id"] == node_id)
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_template_becomes_a_new_flow_under_its_own_name() -> None:
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
+    at.text_input(key="new_name").input("Spring nurture").run()
+    assert at.text_input(key="new_id").value == "spring-nurture"
+    at.button(key="use-drip-campaign").click().run()
+    assert not at.exception
+    assert (at.session_state.doc["id"], at.session_state.doc["name"]) == (
+        "spring-nurture",
+        "Spring nurture",
+    )
+    assert len(at.session_state.doc["nodes"]) == len(template("drip-campaign")["nodes"])
+
+
+@pytest.mark.usefixtures("live_api")
+def test_the_canvas_shows_outputs_problems_and_takes_edits() -> None:
+    document = template("drip-campaign")
+    at = designer(document)
+    assert not at.exception
+    args = canvas_args(at)
+    labels = {e["id"]: e["label"] for e in args["edges"]}
+    assert labels["wait_click|happened|mark_ready"] == "Happened"
+    assert labels["consent|yes|lesson_1"] == "Yes"
+    # The marketer deletes tag_quiet on the canvas: the canvas answers with its new nodes
+    # and edges; the document follows.
+    nodes = [n for n in args["nodes"] if n["id"] != "tag_quiet"]
+    edges = [e for e in args["edges"] if "tag_quiet" not in (e["source"], e["target"])]
+    at.session_state["flow_canvas"] = {
+        "nodes": nodes,
+        "edges": edges,
+        "selectedId": "final_wait",
+        "timestamp": args["timestamp"] + 1,
+    }
+    at.run()
+    assert not at.exception
+    assert "tag_quiet" not in {n["id"] for n in at.session_state.doc["nodes"]}
+    assert at.session_state.selected == "final_wait"
+    # The branch's 'no' now leads nowhere: a problem on the node and in the Problems tab.
+    assert "⚠️" in node_content(at, "engaged")["data"]["content"]
+    assert node_content(at, "engaged")["style"]["border"].startswith("2px solid #d93025")
+    assert any("engaged" in e.value for e in at.tabs[1].error)
+    # Undo brings tag_quiet back, redo takes it away again.
+    at.sidebar.button(key="undo_button").click().run()
+    assert "tag_quiet" in {n["id"] for n in at.session_state.doc["nodes"]}
+    at.sidebar.button(key="redo_button").click().run()
+    assert "tag_quiet" not in {n["id"] for n in at.session_state.doc["nodes"]}
+
+
+@pytest.mark.usefixtures("live_api")
+def test_the_node_form_is_drawn_from_the_kind_and_shows_field_errors() -> None:
+    at = designer(template("drip-campaign"), selected="lesson_2")
+    subject = at.text_input(key="param:lesson_2:subject")
+    assert subject.value == "The five-minute rule for new leads"
+    assert at.text_area(key="param:lesson_2:body").value.startswith("<p>")
+    assert at.selectbox(key="param:lesson_2:purpose").value == "marketing"
+    subject.input("Hi {{ contact.first_name }").run()
+    errors = [e.value for e in at.tabs[0].error]
+    assert any("template error" in e for e in errors), errors
+    assert "⚠️" in node_content(at, "lesson_2")["data"]["content"]
+    publish_button = at.button(key="publish")
+    assert publish_button.disabled
+    at.text_input(key="param:lesson_2:subject").input(
+        "{{ contact.first_name }}, reply in five minutes"
+    ).run()
+    assert not [e for e in at.tabs[0].error]
+    assert (
+        at.session_state.doc["nodes"][
+            [n["id"] for n in at.session_state.doc["nodes"]].index("lesson_2")
+        ]["params"]["subject"]
+        == "{{ contact.first_name }}, reply in five minutes"
+    )
+    assert not at.button(key="publish").disabled
+
+
+@pytest.mark.usefixtures("live_api")
+def test_palette_adds_connected_steps_copies_deletes_and_lays_out() -> None:
+    at = designer(template("lead-capture"), selected="review_task")
+    at.sidebar.radio(key="palette_category").set_value("control").run()
+    at.sidebar.selectbox(key="palette_kind").set_value("wait").run()
+    at.sidebar.button(key="add_node").click().run()
+    document = at.session_state.doc
+    assert at.session_state.selected == "wait"
+    assert {"from": "review_task", "to": "wait", "output": "error"} in document["edges"] or any(
+        e["from"] == "review_task" and e["to"] == "wait" for e in document["edges"]
+    )
+    at.sidebar.button(key="copy_node").click().run()
+    assert at.session_state.selected == "wait_2"
+    at.sidebar.button(key="delete_node").click().run()
+    assert "wait_2" not in {n["id"] for n in at.session_state.doc["nodes"]}
+    at.sidebar.button(key="auto_layout").click().run()
+    positions = {n["id"]: n["position"] for n in at.session_state.doc["nodes"]}
+    assert positions["wait"]["y"] > positions["record_source"]["y"]
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_test_run_highlights_the_path_and_lists_the_emails() -> None:
+    at = designer(template("drip-campaign"))
+    at.tabs[3].text_input(key="test_first_name").input("سارا").run()
+    at.button(key="run_test").click().run()
+    assert not at.exception
+    run = at.session_state.test_run
+    assert run["status"] == "ended" and len(run["emails"]) == 4
+    assert node_content(at, "lesson_1")["style"]["background"] == "#e6f4ea"
+    assert node_content(at, "mark_ready")["style"].get("background") != "#e6f4ea"
+    path_edges = [e for e in canvas_args(at)["edges"] if e["animated"]]
+    assert {(e["source"], e["target"]) for e in path_edges} >= {("consent", "lesson_1")}
+    subjects = [e.label for e in at.tabs[3].expander]
+    assert any(s.startswith("✉️ سارا, where do your follow-ups") for s in subjects), subjects
+
+
+@pytest.mark.usefixtures("live_api")
+def test_save_publish_versions_and_diff() -> None:
+    document = template("lead-capture")
+    at = designer(document)
+    at.text_input(key="version_note").input("first draft").run()
+    at.button(key="save_draft").click().run()
+    assert at.session_state.doc_version == 1
+    at.session_state.selected = "confirm"
+    at.run()
+    at.text_input(key="param:confirm:subject").input("Thanks {{ contact.first_name }}!").run()
+    at.text_input(key="version_note").input("warmer subject").run()
+    at.button(key="publish").click().run()
+    assert not at.exception
+    assert (at.session_state.doc_version, at.session_state.doc_status) == (2, "published")
+    versions = at.tabs[4].dataframe[0].value
+    assert versions["version"].tolist() == [2, 1]
+    assert versions["note"].tolist() == ["warmer subject", "first draft"]
+    diff = [m.value for m in at.tabs[4].markdown]
+    assert any("changed **confirm**: subject" in line for line in diff), diff
+
+
+@pytest.mark.usefixtures("live_api")
+def test_preview_shows_the_state_machine_and_its_cost() -> None:
+    at = designer(template("lead-capture"))
+    assert '"StartAt"' in at.tabs[2].code[0].value
+    [metric] = at.tabs[2].metric
+    assert metric.label == "Estimated AWS cost" and metric.value.startswith("$")
+
+
+@pytest.mark.usefixtures("live_api")
+def test_contacts_page_searches_by_email_and_shows_the_timeline() -> None:
+    at = page("contacts").run()
+    at.selectbox(key="contact_filter").set_value("stage").run()
+    at.text_input(key="contact_value").input("customer").run()
+    assert not at.exception
+    emails = at.dataframe[0].value["email"].tolist()
+    assert "layla.haddad@nakhl-trading.example" in emails
+    at.selectbox(key="contact_pick").set_value(
+        next(c for c in at.selectbox(key="contact_pick").options if "layla.haddad" in c)
+    )
+    at.run()
+    assert not at.exception
+    lines = [m.value for m in at.markdown]
+    assert any(line.startswith("`20") for line in lines), lines  # dated timeline entries
+    assert "**Flows**" in lines
+
+
+@pytest.mark.usefixtures("live_api")
+def test_drafts_are_duplicated_and_deleted_but_published_flows_are_kept() -> None:
+    publish(template("lead-capture"), by="tests")
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
+    at.selectbox(key="flow_pick").set_value("lead-capture").run()
+    assert at.button(key="delete_flow").disabled  # published: it keeps its history
+    at.text_input(key="copy_id").input("lead-capture-b").run()
+    at.button(key="duplicate_flow").click().run()
+    assert at.session_state.doc["id"] == "lead-capture-b"
+    at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
+    at.selectbox(key="flow_pick").set_value("lead-capture-b").run()
+    assert not at.button(key="delete_flow").disabled
+    at.button(key="delete_flow").click().run()
+    assert not at.exception
+    assert "lead-capture-b" not in at.dataframe[0].value["id"].tolist()
+
+
+@pytest.mark.usefixtures("live_api")
+def test_an_email_preview_renders_the_real_email_for_a_contact() -> None:
+    at = designer(template("drip-campaign"), selected="lesson_1")
+    at.text_input(key="preview_email:lesson_1").input("sara.mohammadi@example.com").run()
+    at.button(key="preview:lesson_1").click().run()
+    assert not at.exception
+    shown = [m.value for m in at.markdown]
+    assert "**Subject:** سارا, where do your follow-ups slip through?" in shown
+
+
+def test_the_outbox_shows_what_ses_accepted(tmp_path, monkeypatch) -> None:
+    from functions import email as mail
+
+    raw = mail.build_message(
+        sender="Acme <hello@acme.example>",
+        to=["reza@example.ir"],
+        subject="سلام رضا",
+        text="متن",
+        html_body='<html dir="rtl"><body><p>سلام</p></body></html>',
+    )
+    (tmp_path / "0001.eml").write_bytes(raw)
+    monkeypatch.setenv("CRMFLOW_OUTBOX", str(tmp_path))
+    at = page("outbox").run()
+    assert not at.exception
+    assert [e.label for e in at.expander] == ["✉️ سلام رضا — to reza@example.ir"]
+    monkeypatch.setenv("CRMFLOW_OUTBOX", str(tmp_path / "none"))
+    at = page("outbox").run()
+    assert "No email yet" in at.info[0].value
+
+
+@pytest.mark.usefixtures("live_api")
+def test_reports_page_charts_a_report_and_exports_it() -> None:
+    from functions.reports.rebuild import rebuild
+
+    rebuild()  # the demo data was seeded straight into the tables: count it
+    at = page("reports").run()
+    assert not at.exception
+    at.selectbox(key="report_name").set_value("pipeline").run()
+    assert not at.exception
+    table = at.dataframe[0].value
+    assert len(table) > 0 and "stage" in table.columns
+    assert at.get("download_button")
+    at.selectbox(key="report_name").set_value("sources").run()
+    at.radio(key="report_period").set_value("month").run()
+    assert not at.exception
