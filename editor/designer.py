@@ -199,6 +199,8 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
     st.markdown(f"#### {kind.icon} {kind.display_name}")
     st.caption(kind.description)
     before = session.snapshot()
+    if spec is document["trigger"]:
+        _trigger_kind(spec)
     label = st.text_input(
         "Label",
         value=spec.get("label", ""),
@@ -222,6 +224,22 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
         st.rerun()
     if kind.name == "send_email":
         test_run.email_preview(document, spec)
+
+
+def _trigger_kind(spec: dict[str, Any]) -> None:
+    """What starts the flow: changing it starts the trigger's params afresh."""
+    triggers = doc.palette()["trigger"]
+    names = [k.name for k in triggers]
+    chosen = st.selectbox(
+        "What starts this flow",
+        names,
+        index=names.index(spec["kind"]) if spec["kind"] in names else 0,
+        format_func=lambda n: next(f"{k.icon} {k.display_name}" for k in triggers if k.name == n),
+        key=f"trigger_kind:{spec['id']}",
+    )
+    if chosen != spec["kind"]:
+        spec["kind"], spec["params"] = chosen, {}
+        st.session_state.pop(f"trigger_kind:{spec['id']}", None)
 
 
 def _outputs(document: dict[str, Any], spec: dict[str, Any]) -> None:

@@ -4,6 +4,7 @@ highlighted on the canvas; the emails, tasks and changes it would make are liste
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import streamlit as st
@@ -45,6 +46,11 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> None:
             if value.strip():
                 sample[name] = value.strip()
         request["contact"] = sample
+    trigger = _trigger_data()
+    if trigger is None:
+        return
+    if trigger:
+        request["trigger"] = trigger
     choices = _choices(document)
     if choices:
         request["choices"] = choices
@@ -55,6 +61,31 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> None:
     run = st.session_state.get("test_run")
     if run:
         show(run)
+
+
+def _trigger_data() -> dict[str, Any] | None:
+    """The trigger's data, as a hook or an event would send it; None while it is not a
+    JSON object."""
+    text = st.text_area(
+        "Trigger data (JSON)",
+        key="test_trigger",
+        placeholder='{"utm_source": "newsletter", "deal_id": "d_…"}',
+        help="What the trigger carries: a form's fields, an event's data, the deal that moved.",
+        height=90,
+    )
+    if not text.strip():
+        return {}
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        st.error(
+            f"Trigger data is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
+        )
+        return None
+    if not isinstance(data, dict):
+        st.error('Trigger data must be a JSON object, like {"plan": "pro"}.')
+        return None
+    return data
 
 
 def _run(document: dict[str, Any], request: dict[str, Any]) -> None:

@@ -272,3 +272,26 @@ def test_reports_page_charts_a_report_and_exports_it() -> None:
     at.selectbox(key="report_name").set_value("sources").run()
     at.radio(key="report_period").set_value("month").run()
     assert not at.exception
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_blank_flow_gets_its_trigger_chosen_and_trigger_data_in_its_test_run() -> None:
+    from editor.document import blank
+
+    at = designer(blank("vip-welcome", "VIP welcome"), selected="start")
+    at.selectbox(key="trigger_kind:start").set_value("event").run()
+    assert at.session_state.doc["trigger"]["kind"] == "event"
+    at.sidebar.selectbox(key="palette_kind").set_value("update_record").run()
+    at.sidebar.button(key="add_node").click().run()
+    node_id = at.session_state.selected
+    at.text_area(key=f"param:{node_id}:set").input('{"source": "{{ trigger.plan }}"}').run()
+    at.session_state.selected = "start"
+    at.run()
+    at.selectbox(key="param:start:event").set_value("purchase").run()
+    at.text_area(key="test_trigger").input("[1, 2]").run()
+    assert any("must be a JSON object" in e.value for e in at.error)
+    at.text_area(key="test_trigger").input('{"plan": "pro"}').run()
+    at.button(key="run_test").click().run()
+    assert not at.exception
+    run = at.session_state.test_run
+    assert run["record_changes"]["source"] == [None, "pro"], run
