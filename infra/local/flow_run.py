@@ -27,8 +27,6 @@ from infra.local.templates import template_ids, template_path
 
 DEFAULT_TIME_SCALE = 1e-6  # a day's wait takes 0.09 s, a year's 32 s
 DEFAULT_TIMEOUT = 300.0
-# Fields every write changes: not worth reporting.
-_BOOKKEEPING = frozenset({"updated_at", "version", "last_touch_at"})
 # Node kinds that name another flow, which must be published for them to work.
 _FLOW_REFERENCES = ("enroll_in_flow", "remove_from_flow")
 
@@ -131,7 +129,8 @@ def _run(
 ) -> RunReport:
     from functions.enrollments import enroll
     from functions.publish import publish
-    from functions.store.contacts import create_contact, find_by_email
+    from functions.sandbox import changes, fields_of
+    from functions.store.contacts import BOOKKEEPING, create_contact, find_by_email
     from functions.store.models import Enrollment
     from functions.store.tables import create_all
     from infra.local.outbox import sent_messages
@@ -154,7 +153,7 @@ def _run(
     report = RunReport(
         saved.flow_id, saved.version, where, contact.email, contact.contact_id, created, False
     )
-    before = _fields(contact)
+    before = fields_of(contact)
     tasks_before = _task_ids()
     emails_before = len(sent_messages())
     moto_patches.reset_scaled_waits()
@@ -181,11 +180,9 @@ def _run(
     report.tasks = _new_tasks(tasks_before)
     from functions.store.contacts import get_contact
 
-    after = _fields(get_contact(contact.contact_id))
+    after = fields_of(get_contact(contact.contact_id))
     report.changes = {
-        name: (before.get(name), after.get(name))
-        for name in sorted(set(before) | set(after))
-        if before.get(name) != after.get(name) and name not in _BOOKKEEPING
+        name: (old, new) for name, (old, new) in changes(before, after, BOOKKEEPING).items()
     }
     return report
 
@@ -248,13 +245,6 @@ def _referenced_flows(document: Any) -> Iterator[str]:
             flow_id = (node.get("params") or {}).get("flow_id")
             if isinstance(flow_id, str):
                 yield flow_id
-
-
-def _fields(contact: Any) -> dict[str, Any]:
-    values = {}
-    for name, value in contact.attribute_values.items():
-        values[name] = sorted(value) if isinstance(value, set) else value
-    return values
 
 
 def _task_ids() -> set[str]:
