@@ -73,11 +73,15 @@ from functions.store.tables import region, table_name
 LAST_CONTACT_SHARDS = 8
 
 
-def _meta(suffix: str, *, stream: bool = False) -> type:
+def _meta(suffix: str, *, stream: bool = False, ttl: str | None = None) -> type:
     # Region and table name are read when the model class is defined (import time).
-    attributes = {"table_name": table_name(suffix), "region": region()}
+    # `suffix` names the table in a deployment's template (infra/aws); `ttl` is the
+    # attribute DynamoDB's time to live deletes items by (epoch seconds).
+    attributes = {"table_name": table_name(suffix), "region": region(), "suffix": suffix}
     if stream:  # record-change triggers read old and new images from the table's stream
         attributes["stream_view_type"] = STREAM_NEW_AND_OLD_IMAGE
+    if ttl:
+        attributes["ttl_attribute"] = ttl
     return type("Meta", (), attributes)
 
 
@@ -287,7 +291,7 @@ class Suppression(Model):
 class SideEffect(Model):
     """Proof that a step's side effect happened once for an execution and state."""
 
-    Meta = _meta("side-effects")
+    Meta = _meta("side-effects", ttl="expires")
     key = UnicodeAttribute(hash_key=True)  # "<execution arn>#<state name>"
     status = UnicodeAttribute(default="pending")  # pending while the effect runs, then done
     result = JSONAttribute(default=dict)
@@ -407,7 +411,7 @@ class Membership(Model):
 class EventWait(Model):
     """A contact waiting in a wait_for_event step: the task token that resumes it."""
 
-    Meta = _meta("event-waits")
+    Meta = _meta("event-waits", ttl="expires")
     contact_id = UnicodeAttribute(hash_key=True)
     wait_key = UnicodeAttribute(range_key=True)  # "<event key>#<enrollment id>#<state>"
     task_token = UnicodeAttribute()
@@ -445,7 +449,7 @@ class Delivery(Model):
     """A delivery already handled (Idempotency-Key of a hook, id of an event) and the
     answer it got, so a re-delivery gets the same answer and changes nothing."""
 
-    Meta = _meta("deliveries")
+    Meta = _meta("deliveries", ttl="expires")
     key = UnicodeAttribute(hash_key=True)
     answer = JSONAttribute(default=dict)
     status = NumberAttribute(default=202)
