@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint run simulate bench schema golden clean
+.PHONY: help install test lint run simulate bench schema golden package clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -37,6 +37,9 @@ bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (qu
 	$(BIN)/python bench/drip_bench.py --quick
 	$(BIN)/python bench/webhook_bench.py --quick
 	$(BIN)/python bench/editor_bench.py
+
+package: $(STAMP)  ## the AWS deployment in dist/: SAM template and zip (STAGE=dev)
+	$(BIN)/crmflow package --stage $(or $(STAGE),dev)
 
 schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference and OpenAPI
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json

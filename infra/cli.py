@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -262,9 +263,20 @@ def _pair(text: str) -> tuple[str, str]:
     help="Put COLUMN into FIELD (email, first_name, phone, tags, custom.NAME, ignore, …). "
     "Repeatable; other columns are mapped from their header names.",
 )
-@click.option("--region", metavar="CC", help="Country of phone numbers written without +code (e.g. DE, IR).")
-@click.option("--report", "report_path", type=click.Path(dir_okay=False), help="Write the rejected rows (row, field, reason) to this CSV.")
-@click.option("--local", is_flag=True, help="Import into an in-process moto DynamoDB with fresh tables, gone at exit: a dry run to try a file.")
+@click.option(
+    "--region", metavar="CC", help="Country of phone numbers written without +code (e.g. DE, IR)."
+)
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    help="Write the rejected rows (row, field, reason) to this CSV.",
+)
+@click.option(
+    "--local",
+    is_flag=True,
+    help="Import into an in-process moto DynamoDB with fresh tables, gone at exit: a dry run to try a file.",
+)
 def import_cmd(
     file: str, maps: tuple[str, ...], region: str | None, report_path: str | None, local: bool
 ) -> None:
@@ -282,20 +294,28 @@ def import_cmd(
         from functions.store.importer import import_contacts, write_rejections
 
         try:
-            with click.progressbar(length=_line_count(file), label="Importing", file=sys.stderr, show_pos=True) as bar:
-                report = import_contacts(file, mapping=mapping, default_region=region, progress=bar.update)
+            with click.progressbar(
+                length=_line_count(file), label="Importing", file=sys.stderr, show_pos=True
+            ) as bar:
+                report = import_contacts(
+                    file, mapping=mapping, default_region=region, progress=bar.update
+                )
         except CrmError as exc:
             click.secho(f"✗ {file}: {exc}", fg="red", err=True)
             sys.exit(1)
     if report_path:
         write_rejections(report, report_path)
     where = f" — see {report_path}" if report_path and report.rejected else ""
-    click.echo(f"imported {report.imported:,} of {report.rows_read:,} rows; {len(report.rejected):,} rejected{where}")
+    click.echo(
+        f"imported {report.imported:,} of {report.rows_read:,} rows; {len(report.rejected):,} rejected{where}"
+    )
     if report.rejected and not report_path:
         for rejection in report.rejected[:20]:
             click.echo(f"  row {rejection.row}: {rejection.field}: {rejection.reason}", err=True)
         if len(report.rejected) > 20:
-            click.echo(f"  … {len(report.rejected) - 20:,} more; use --report FILE for all", err=True)
+            click.echo(
+                f"  … {len(report.rejected) - 20:,} more; use --report FILE for all", err=True
+            )
 
 
 CHUNK_SECONDS = 300.0  # each chunk lists the candidates again (see docs/api.md on broadcasts)
@@ -404,7 +424,9 @@ def _line_count(path: str) -> int:
     """Rows to expect, for the progress bar (a quoted field with line breaks overcounts)."""
     try:
         with open(path, "rb") as handle:
-            return max(sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 1)
+            return max(
+                sum(block.count(b"\n") for block in iter(lambda: handle.read(1 << 20), b"")) - 1, 1
+            )
     except OSError:
         return 1  # the importer reports why it cannot read the file
 
@@ -564,3 +586,39 @@ main.add_command(local_commands.run_cmd)
 
 if __name__ == "__main__":
     main()
+
+
+@main.command("package")
+@click.option(
+    "--stage",
+    default="dev",
+    show_default=True,
+    help="The deployment's name: tables are crmflow-<stage>-…, functions crmflow-<stage>-….",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("dist"),
+    show_default=True,
+    help="Where sam.json and deployment.zip go.",
+)
+def package_cmd(stage: str, out: Path) -> None:
+    """Build the AWS deployment: chalice package's SAM template with crmflow's resources
+    merged in (tables, …) and the zip, its dependencies fetched for Lambda's Python."""
+    from infra.aws.package import RUNTIME, package
+    from infra.aws.template import STAGE_PATTERN
+    from infra.errors import PackageError
+
+    if not re.match(STAGE_PATTERN, stage):
+        raise click.BadParameter(
+            "use lowercase letters, digits and -, starting with a letter", param_hint="--stage"
+        )
+    click.echo(
+        f"packaging stage {stage} for {RUNTIME} (fetching Lambda's wheels from PyPI)…", err=True
+    )
+    try:
+        done = package(stage, out)
+    except PackageError as exc:
+        raise click.ClickException(str(exc)) from None
+    size = (done / "deployment.zip").stat().st_size / 1e6
+    click.echo(f"wrote {done / 'sam.json'} and {done / 'deployment.zip'} ({size:.1f} MB)")

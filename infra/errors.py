@@ -31,3 +31,7 @@ class StackError(InfraError):
 
 class FlowSourceError(InfraError):
     """`crmflow run` was given neither a flow file nor the id of a shipped template."""
+
+
+class PackageError(InfraError):
+    """The deployment package could not be built; the message says which step and why."""

@@ -1,0 +1,132 @@
+"""`crmflow package`: the deployment artifact, built with `chalice package`.
+
+Chalice wants a project of its own (app.py, .chalice/config.json, vendor/). So one is
+assembled in build/chalice/:
+- app.py re-exports `functions.app.app`;
+- vendor/ holds `functions/`, `flows/` and the runtime dependencies, built for Lambda's
+  platform (manylinux x86_64, CPython RUNTIME_PYTHON). boto3 and botocore are left out,
+  because the Lambda runtime has them.
+Then `chalice package --merge-template` writes dist/: the SAM template with crmflow's own
+resources merged in (infra/aws/template.py), and the deployment zip.
+
+The runtime is pinned here on purpose, not taken from the machine that builds.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.aws.template import merged_template
+from infra.errors import PackageError
+
+ROOT = Path(__file__).resolve().parents[2]
+RUNTIME_PYTHON = "3.11"
+RUNTIME = f"python{RUNTIME_PYTHON}"
+PLATFORM = "manylinux2014_x86_64"
+SOURCES = ("functions", "flows")
+# What the handlers import, as pyproject.toml asks for it; not boto3, botocore, click or
+# chalice (Lambda has the first two, chalice adds its own runtime, the CLI is not deployed).
+RUNTIME_DEPENDENCIES = (
+    "pydantic>=2.9,<3",
+    "email-validator>=2.1",
+    "jinja2>=3.1",
+    "aws-cron-expression-validator>=1.1",
+    "pynamodb>=6.0",
+    "phonenumbers>=8.13",
+    "tzdata>=2024.1",
+    "croniter>=2.0",
+)
+PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "bin")
+
+
+def build_project(stage: str, build: Path) -> Path:
+    """Assemble the Chalice project for `stage` in `build`; its path."""
+    if build.exists():
+        shutil.rmtree(build)
+    vendor = build / "vendor"
+    vendor.mkdir(parents=True)
+    for name in SOURCES:
+        shutil.copytree(
+            ROOT / name, vendor / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+        )
+    _vendor_dependencies(vendor)
+    (build / "app.py").write_text(
+        '"""The deployed app: crmflow\'s, from functions/app.py."""\n\n'
+        "from functions.app import app  # noqa: F401\n",
+        encoding="utf-8",
+    )
+    (build / "requirements.txt").write_text("", encoding="utf-8")  # all is in vendor/
+    config = build / ".chalice"
+    config.mkdir()
+    (config / "config.json").write_text(
+        json.dumps(_chalice_config(stage), indent=2), encoding="utf-8"
+    )
+    return build
+
+
+def package(stage: str, out: Path, build: Path | None = None) -> Path:
+    """Build and run `chalice package`; the folder with sam.json and deployment.zip."""
+    project = build_project(stage, build or ROOT / "build" / "chalice")
+    merge = project / "crmflow-resources.json"
+    merge.write_text(json.dumps(merged_template(), indent=2), encoding="utf-8")
+    if out.exists():
+        shutil.rmtree(out)
+    command = [
+        sys.executable, "-c", "from chalice.cli import main; main()", "package",
+        "--stage", stage, "--merge-template", str(merge), str(out),
+    ]  # fmt: skip
+    # Chalice imports the app to read its routes and functions: from vendor/, as Lambda will.
+    environment = {
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "PATH": "/usr/bin:/bin",
+        "PYTHONPATH": str(project / "vendor"),
+    }
+    done = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise PackageError(f"chalice package failed:\n{done.stdout}{done.stderr}")
+    _pin_runtime(out / "sam.json")
+    return out
+
+
+def _vendor_dependencies(vendor: Path) -> None:
+    command = [
+        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(vendor),
+        "--platform", PLATFORM, "--python-version", RUNTIME_PYTHON, "--implementation", "cp",
+        "--only-binary=:all:", *RUNTIME_DEPENDENCIES,
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise PackageError(f"could not fetch the dependencies for Lambda:\n{done.stderr}")
+    for name in PROVIDED_BY_LAMBDA:
+        for path in vendor.glob(f"{name}*"):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
+    for cache in vendor.rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
+def _chalice_config(stage: str) -> dict:
+    return {
+        "version": "2.0",
+        "app_name": "crmflow",
+        "stages": {
+            stage: {
+                "api_gateway_stage": "api",
+                "lambda_memory_size": 512,
+                "lambda_timeout": 60,
+                "environment_variables": {"CRMFLOW_TABLE_PREFIX": f"crmflow-{stage}"},
+            }
+        },
+    }
+
+
+def _pin_runtime(template: Path) -> None:
+    """Every function on RUNTIME, whatever Python built the package."""
+    document = json.loads(template.read_text(encoding="utf-8"))
+    for resource in document.get("Resources", {}).values():
+        if resource.get("Type") == "AWS::Serverless::Function":
+            resource["Properties"]["Runtime"] = RUNTIME
+    template.write_text(json.dumps(document, indent=2), encoding="utf-8")
