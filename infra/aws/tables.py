@@ -31,24 +31,10 @@ def table_resource(model: type[Model]) -> dict[str, Any]:
         "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
         "SSESpecification": {"SSEEnabled": True},
     }
-    indexes = [
-        {
-            "IndexName": index["index_name"],
-            "KeySchema": _keys(index["key_schema"]),
-            "Projection": _projection(index["projection"]),
-        }
-        for index in schema.get("global_secondary_indexes", [])
-    ]
+    indexes = _indexes(schema.get("global_secondary_indexes", []))
     if indexes:
         properties["GlobalSecondaryIndexes"] = sorted(indexes, key=lambda i: i["IndexName"])
-    local = [
-        {
-            "IndexName": index["index_name"],
-            "KeySchema": _keys(index["key_schema"]),
-            "Projection": _projection(index["projection"]),
-        }
-        for index in schema.get("local_secondary_indexes", [])
-    ]
+    local = _indexes(schema.get("local_secondary_indexes", []))
     if local:
         properties["LocalSecondaryIndexes"] = local
     stream = getattr(model.Meta, "stream_view_type", None)
@@ -81,6 +67,17 @@ def _definitions(schema: dict[str, Any]) -> list[dict[str, str]]:
     for definition in schema["attribute_definitions"]:
         seen[definition["AttributeName"]] = definition["AttributeType"]
     return [{"AttributeName": n, "AttributeType": t} for n, t in sorted(seen.items())]
+
+
+def _indexes(indexes: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        {
+            "IndexName": index["index_name"],
+            "KeySchema": _keys(index["key_schema"]),
+            "Projection": _projection(index["projection"]),
+        }
+        for index in indexes
+    ]
 
 
 def _keys(keys: list[dict[str, str]]) -> list[dict[str, str]]:
