@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from functions.store.plain import plain
+
 _ACTIVE: ContextVar[Sandbox | None] = ContextVar("crmflow_sandbox", default=None)
 
 # AWS operations a test run may really make: they only read.
@@ -112,15 +114,12 @@ def intercept_aws(operation: Any, request: dict[str, Any]) -> dict[str, Any] | N
 
 
 def fields_of(record: Any) -> dict[str, Any]:
-    """A record's fields as JSON values (sets as sorted lists, JSON as itself), to compare
-    and show."""
-    shown = record.to_simple_dict(force=True)
+    """A record's fields to compare and show: as the API shows them, and a set DynamoDB
+    stores as nothing (it has no empty set) as an empty list."""
+    shown = plain(record)
     for name, attribute in record.get_attributes().items():
-        value = getattr(record, name, None)
-        if "Set" in type(attribute).__name__:  # DynamoDB has no empty set: None means none
-            shown[name] = sorted(value or ())
-        elif type(attribute).__name__ == "JSONAttribute":
-            shown[name] = value
+        if "Set" in type(attribute).__name__ and shown[name] is None:
+            shown[name] = []
     return shown
 
 

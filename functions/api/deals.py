@@ -25,11 +25,11 @@ from functions.api.routing import (
     route,
 )
 from functions.errors import BadRequest, ContactNotFound, RecordNotFound
+from functions.store.models import UNKNOWN_CLOSE_DATE  # shown as null
 
 bp = Blueprint(__name__)
 
 HIDDEN = ("pipeline_stage",)  # the by_stage index key, derived from pipeline and stage
-UNKNOWN_CLOSE_DATE = "9999-12-31"  # records.UNKNOWN_CLOSE_DATE: shown as null
 _REQUIRED = frozenset({"name", "pipeline", "stage", "currency"})  # a PATCH cannot null them
 
 

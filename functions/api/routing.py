@@ -26,6 +26,7 @@ from flows.issues import json_path, message_for
 from functions.api.errors import error_response
 from functions.auth import Principal, principal_for, require
 from functions.errors import BadRequest
+from functions.store.plain import plain as record_json  # noqa: F401 (the API's name)
 
 log = logging.getLogger("crmflow.api")
 
@@ -273,22 +274,6 @@ def _keyed(key: dict[str, Any], keys: Mapping[str, str | None]) -> Iterable[bool
 
 
 # --- answers ---------------------------------------------------------------------------------
-
-
-def record_json(record: Any, *, leave_out: Iterable[str] = ()) -> dict[str, Any]:
-    """A PynamoDB record as JSON: sets as sorted lists, times as ISO 8601, nulls kept."""
-    skip = set(leave_out)
-    out: dict[str, Any] = {}
-    for name in record.get_attributes():
-        if name in skip:
-            continue
-        value = getattr(record, name)
-        if isinstance(value, set | frozenset):
-            value = sorted(value)
-        elif isinstance(value, datetime):
-            value = value.isoformat()
-        out[name] = value
-    return out
 
 
 def _json_default(value: Any) -> Any:

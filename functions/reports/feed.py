@@ -45,7 +45,7 @@ from typing import Any
 from functions.errors import Transient
 from functions.reports.rollups import Count, Mark, add, add_once, claim, merge
 from functions.reports.stages import is_customer, is_lead, outcome
-from functions.store.models import Activity, Contact, Deal
+from functions.store.models import UNKNOWN_CLOSE_DATE, Activity, Contact, Deal
 
 LOG = logging.getLogger(__name__)
 
@@ -65,7 +65,6 @@ CLICKED = "email.clicked"
 UNSUBSCRIBED = "email.unsubscribed"
 # What counts as a visit: custom events an integration posts for a page view.
 VISIT_EVENTS = frozenset({"custom:visit", "custom:page_view"})
-UNKNOWN_CLOSE_DATE = "9999-12-31"  # records.UNKNOWN_CLOSE_DATE
 
 
 def count_change(change: Any) -> None:

@@ -214,6 +214,9 @@ class DealsByContact(GlobalSecondaryIndex):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+UNKNOWN_CLOSE_DATE = "9999-12-31"  # a deal's close date when none is known: sorts last
+
+
 class Deal(Model):
     Meta = _meta("deals", stream=True)
     deal_id = UnicodeAttribute(hash_key=True)

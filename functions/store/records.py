@@ -20,11 +20,10 @@ from functions.store.contacts import (
     now,
 )
 from functions.store.ids import new_id
-from functions.store.models import Company, Contact, Deal, Task
+from functions.store.models import UNKNOWN_CLOSE_DATE, Company, Contact, Deal, Task
 
 R = TypeVar("R", Deal, Company)
 
-UNKNOWN_CLOSE_DATE = "9999-12-31"  # sorts last in deals by stage
 
 
 def create_deal(fields: dict[str, Any]) -> Deal:

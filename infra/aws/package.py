@@ -15,9 +15,11 @@ The runtime is pinned here on purpose, not taken from the machine that builds.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 from infra.aws.template import merged_template
@@ -28,18 +30,9 @@ RUNTIME_PYTHON = "3.11"
 RUNTIME = f"python{RUNTIME_PYTHON}"
 PLATFORM = "manylinux2014_x86_64"
 SOURCES = ("functions", "flows")
-# What the handlers import, as pyproject.toml asks for it; not boto3, botocore, click or
-# chalice (Lambda has the first two, chalice adds its own runtime, the CLI is not deployed).
-RUNTIME_DEPENDENCIES = (
-    "pydantic>=2.9,<3",
-    "email-validator>=2.1",
-    "jinja2>=3.1",
-    "aws-cron-expression-validator>=1.1",
-    "pynamodb>=6.0",
-    "phonenumbers>=8.13",
-    "tzdata>=2024.1",
-    "croniter>=2.0",
-)
+# pyproject.toml's dependencies not shipped: Lambda has boto3, chalice adds its own
+# runtime, and the command line is not deployed.
+NOT_SHIPPED = frozenset({"boto3", "chalice", "click"})
 PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "bin")
 
 
@@ -92,11 +85,18 @@ def package(stage: str, out: Path, build: Path | None = None) -> Path:
     return out
 
 
+def runtime_dependencies() -> list[str]:
+    """What the handlers import, as pyproject.toml asks for it, less what is not shipped."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    name = re.compile(r"^[A-Za-z0-9_.-]+")
+    return [d for d in project["dependencies"] if name.match(d).group().lower() not in NOT_SHIPPED]
+
+
 def _vendor_dependencies(vendor: Path) -> None:
     command = [
         sys.executable, "-m", "pip", "install", "--quiet", "--target", str(vendor),
         "--platform", PLATFORM, "--python-version", RUNTIME_PYTHON, "--implementation", "cp",
-        "--only-binary=:all:", *RUNTIME_DEPENDENCIES,
+        "--only-binary=:all:", *runtime_dependencies(),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:

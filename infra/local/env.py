@@ -8,7 +8,7 @@ import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 
-from infra.local.sfn_runner import REGION
+REGION = "us-east-1"  # the one region of the local stack and of tests
 
 # Fake, so that nothing the local stack does can reach a real account.
 FAKE_CREDENTIALS: dict[str, str] = {

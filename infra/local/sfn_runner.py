@@ -25,8 +25,8 @@ from botocore.exceptions import ClientError
 
 from infra.errors import ExecutionTimeoutError, MockNotConfiguredError, UnresolvedPlaceholderError
 from infra.local import moto_patches
+from infra.local.env import FAKE_CREDENTIALS, HIDDEN, REGION, patched_environ
 
-REGION = "us-east-1"
 ACCOUNT_ID = "123456789012"
 FUNCTION_PREFIX = "crmflow-"
 ROLE_NAME = "crmflow-local-sfn"
@@ -34,22 +34,6 @@ MOCK_CONFIG: dict[str, Any] = {
     "stepfunctions": {"execute_state_machine": True},
     "lambda": {"use_docker": False},
 }
-# Fake credentials so nothing can reach a real account; endpoint and profile variables are
-# hidden because they would send calls out of the mock or fail the credential lookup.
-_FAKE_ENV = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_SECURITY_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-}
-_HIDDEN_ENV = (
-    "AWS_ENDPOINT_URL",
-    "AWS_ENDPOINT_URL_STEPFUNCTIONS",
-    "AWS_ENDPOINT_URL_IAM",
-    "AWS_PROFILE",
-)
 _PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 _TRUST_POLICY = json.dumps(
     {
@@ -228,10 +212,9 @@ def local_sfn(time_scale: float = 1.0) -> Iterator[LocalSfn]:
     """A mock_aws context that executes state machines, with Lambda and time patches applied."""
     from moto import mock_aws  # moto is a dev dependency: import it only when used
 
-    from infra.local.env import patched_environ  # env.py reads this module's REGION
-
     previous_scale = moto_patches.time_scale() if moto_patches.is_applied() else 1.0
-    with patched_environ(_FAKE_ENV, _HIDDEN_ENV), mock_aws(config=MOCK_CONFIG):
+    # Fake credentials, no endpoint or profile: nothing can leave the mock.
+    with patched_environ(FAKE_CREDENTIALS, ("AWS_ENDPOINT_URL", *HIDDEN)), mock_aws(config=MOCK_CONFIG):
         moto_patches.apply(time_scale)
         try:
             yield LocalSfn()
