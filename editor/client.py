@@ -94,9 +94,6 @@ class Api:
     def publish(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
         return self.post(f"/flows/{_id(document['id'])}/publish", {"flow": document, "note": note})
 
-    def unpublish(self, flow_id: str) -> dict[str, Any]:
-        return self.post(f"/flows/{_id(flow_id)}/unpublish")
-
     def delete_draft(self, flow_id: str) -> dict[str, Any]:
         return self.call("DELETE", f"/flows/{_id(flow_id)}")
 
@@ -109,9 +106,6 @@ class Api:
 
     def contacts(self, **search: Any) -> dict[str, Any]:
         return self.get("/contacts", **search)
-
-    def contact(self, contact_id: str) -> dict[str, Any]:
-        return self.get(f"/contacts/{_id(contact_id)}")
 
     def timeline(self, contact_id: str, limit: int = 50) -> dict[str, Any]:
         return self.get(f"/contacts/{_id(contact_id)}/timeline", limit=limit)

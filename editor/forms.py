@@ -31,15 +31,14 @@ def params_form(
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     result = dict(params)
-    for name, prop in schema.get("properties", {}).items():
-        prop, optional = _unwrap(prop, defs)
+    for name, declared in schema.get("properties", {}).items():
+        prop, optional = _unwrap(declared, defs)  # keeps the field's own default and help
         title = prop.get("title") or name.replace("_", " ").capitalize()
         label = title + ("" if name not in required else " *")
-        help_text = schema["properties"][name].get("description") or prop.get("description")
+        default = prop.get("default")
+        current = params.get(name, default)
         key = f"param:{node_id}:{name}"
-        current = params.get(name, prop.get("default", schema["properties"][name].get("default")))
-        value = _widget(label, prop, defs, current, key, help_text, optional)
-        default = schema["properties"][name].get("default", prop.get("default"))
+        value = _widget(label, prop, defs, current, key, prop.get("description"), optional)
         if value is _UNCHANGED:
             pass
         elif value is None or (name not in required and value == default and name not in params):

@@ -8,6 +8,7 @@ import threading
 from typing import Any
 
 from functions.errors import Transient
+from functions.sandbox import intercept_aws
 from functions.store.tables import region
 
 _CLIENT_LOCK = threading.Lock()
@@ -44,8 +45,6 @@ _TRANSIENT_CODES = frozenset(
 def call(operation: Any, **request: Any) -> Any:
     """An AWS call whose throttling and server errors become Crm.Transient."""
     from botocore.exceptions import ClientError, ConnectionError
-
-    from functions.sandbox import intercept_aws
 
     recorded = intercept_aws(operation, request)  # a test run sends nothing
     if recorded is not None:

@@ -118,10 +118,11 @@ def dry_run(
     """Walk `flow` (validated; `params` its nodes' parsed params) for an existing `contact`
     or a `sample` one built from fields; nothing is sent or saved."""
     choices = choices or {}
-    _check_choices(flow, params, choices)
+    options = choosable(flow, params)
+    _check_choices(options, choices)
     subject = copy.deepcopy(contact) if contact is not None else _sample(sample or {})
     box = sandbox.Sandbox(subject)
-    run = DryRun(flow.id, subject.contact_id, contact is None, choices=choosable(flow, params))
+    run = DryRun(flow.id, subject.contact_id, contact is None, choices=options)
     enrollment = execution_input(
         enrollment_id=f"testrun-{new_id('enr')}",
         flow_id=flow.id,
@@ -252,19 +253,17 @@ class _Walker:
         return HAPPENED
 
 
-def _check_choices(flow: Flow, params: dict[str, Any], choices: dict[str, str]) -> None:
+def _check_choices(options: dict[str, list[str]], choices: dict[str, str]) -> None:
     """InvalidParams naming the node or output when a choice cannot be taken."""
-    nodes = {n.id: n for n in flow.nodes}
     for node_id, output in choices.items():
-        node = nodes.get(node_id)
-        if node is None or node.kind not in ("wait_for_event", "ab_split"):
+        if node_id not in options:
             raise InvalidParams(
                 f"choices: '{node_id}' is not a wait-for-event or A/B split node of this flow"
             )
-        allowed = [o.name for o in load_kind(node.kind).outputs(params.get(node_id))]
-        if output not in allowed:
+        if output not in options[node_id]:
             raise InvalidParams(
-                f"choices: node '{node_id}' has no output '{output}'; it has {', '.join(allowed)}"
+                f"choices: node '{node_id}' has no output '{output}'; "
+                f"it has {', '.join(options[node_id])}"
             )
 
 

@@ -190,7 +190,7 @@ def email_preview(document: dict[str, Any], spec: dict[str, Any]) -> None:
             "id": document["id"],
             "name": document.get("name", document["id"]),
             "trigger": {"id": "preview_start", "kind": "webhook", "params": {}},
-            "nodes": [{**spec, "id": spec["id"]}, {"id": "preview_end", "kind": "end"}],
+            "nodes": [dict(spec), {"id": "preview_end", "kind": "end"}],
             "edges": [
                 {"from": "preview_start", "to": spec["id"]},
                 {"from": spec["id"], "to": "preview_end"},

@@ -135,9 +135,9 @@ def test_palette_adds_connected_steps_copies_deletes_and_lays_out() -> None:
     at.sidebar.button(key="add_node").click().run()
     document = at.session_state.doc
     assert at.session_state.selected == "wait"
-    assert {"from": "review_task", "to": "wait", "output": "error"} in document["edges"] or any(
-        e["from"] == "review_task" and e["to"] == "wait" for e in document["edges"]
-    )
+    # review_task's 'next' already leads to done: the new step takes its free output.
+    assert {"from": "review_task", "to": "wait", "output": "error"} in document["edges"]
+    assert {"from": "review_task", "to": "done", "output": "next"} in document["edges"]
     at.sidebar.button(key="copy_node").click().run()
     assert at.session_state.selected == "wait_2"
     at.sidebar.button(key="delete_node").click().run()
