@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import re
 import sys
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -18,6 +17,7 @@ from flows.issues import Issue, Report
 from flows.reference import nodes_markdown
 from flows.schema import schema_text
 from flows.validate import validate
+from infra.aws import commands as aws_commands
 from infra.local import commands as local_commands
 
 T = TypeVar("T")
@@ -582,43 +582,9 @@ def _emit(text: str, out: str | None) -> None:
 # The local stack (`crmflow up`) and one local run (`crmflow run`): infra/local/commands.py.
 main.add_command(local_commands.up_cmd)
 main.add_command(local_commands.run_cmd)
+for command in (aws_commands.package_cmd, aws_commands.deploy_cmd, aws_commands.teardown_cmd):
+    main.add_command(command)
 
 
 if __name__ == "__main__":
     main()
-
-
-@main.command("package")
-@click.option(
-    "--stage",
-    default="dev",
-    show_default=True,
-    help="The deployment's name: tables are crmflow-<stage>-…, functions crmflow-<stage>-….",
-)
-@click.option(
-    "--out",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=Path("dist"),
-    show_default=True,
-    help="Where sam.json and deployment.zip go.",
-)
-def package_cmd(stage: str, out: Path) -> None:
-    """Build the AWS deployment: chalice package's SAM template with crmflow's resources
-    merged in (tables, …) and the zip, its dependencies fetched for Lambda's Python."""
-    from infra.aws.package import RUNTIME, package
-    from infra.aws.template import STAGE_PATTERN
-    from infra.errors import PackageError
-
-    if not re.match(STAGE_PATTERN, stage):
-        raise click.BadParameter(
-            "use lowercase letters, digits and -, starting with a letter", param_hint="--stage"
-        )
-    click.echo(
-        f"packaging stage {stage} for {RUNTIME} (fetching Lambda's wheels from PyPI)…", err=True
-    )
-    try:
-        done = package(stage, out)
-    except PackageError as exc:
-        raise click.ClickException(str(exc)) from None
-    size = (done / "deployment.zip").stat().st_size / 1e6
-    click.echo(f"wrote {done / 'sam.json'} and {done / 'deployment.zip'} ({size:.1f} MB)")

@@ -35,3 +35,7 @@ class FlowSourceError(InfraError):
 
 class PackageError(InfraError):
     """The deployment package could not be built; the message says which step and why."""
+
+
+class DeployError(InfraError):
+    """A deployment to AWS cannot go on: no credentials, a refused change set…"""

@@ -15,6 +15,7 @@ import binascii
 import functools
 import json
 import logging
+import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,6 +74,19 @@ class Call:
         )
 
 
+def learn_public_url(context: Mapping[str, Any] | None) -> None:
+    """On AWS the API's own Lambda cannot be told the API's URL (in CloudFormation the API
+    names the function, so the function cannot name the API): its first request tells it.
+    Links built in the API (test runs, email previews) then point where the others do."""
+    from functions.email import PUBLIC_URL_ENV
+
+    if os.environ.get(PUBLIC_URL_ENV) or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return
+    domain, stage = (context or {}).get("domainName"), (context or {}).get("stage")
+    if domain and stage:
+        os.environ[PUBLIC_URL_ENV] = f"https://{domain}/{stage}"
+
+
 def route(
     bp: Blueprint,
     path: str,
@@ -98,6 +112,7 @@ def route(
         @functools.wraps(view)
         def handler(**path_params: str) -> Response:
             request = bp.current_request
+            learn_public_url(request.context)
             try:
                 principal = None if public else principal_for(request.headers)
                 if principal is not None:

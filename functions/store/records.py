@@ -25,7 +25,6 @@ from functions.store.models import UNKNOWN_CLOSE_DATE, Company, Contact, Deal, T
 R = TypeVar("R", Deal, Company)
 
 
-
 def create_deal(fields: dict[str, Any]) -> Deal:
     """Save a new deal; `fields` holds name, pipeline, stage and optional others."""
     deal = Deal(new_id("d"), created_at=now(), **fields)

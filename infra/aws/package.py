@@ -7,7 +7,8 @@ assembled in build/chalice/:
   platform (manylinux x86_64, CPython RUNTIME_PYTHON). boto3 and botocore are left out,
   because the Lambda runtime has them.
 Then `chalice package --merge-template` writes dist/: the SAM template with crmflow's own
-resources merged in (infra/aws/template.py), and the deployment zip.
+resources merged in, and the deployment zip; infra/aws/template.finish completes each
+function's part (its role, name, environment, stream, alarm) and pins its runtime.
 
 The runtime is pinned here on purpose, not taken from the machine that builds.
 """
@@ -22,7 +23,8 @@ import sys
 import tomllib
 from pathlib import Path
 
-from infra.aws.template import merged_template
+from infra.aws.access import policy_problems
+from infra.aws.template import finish, merged_template
 from infra.errors import PackageError
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,9 +65,10 @@ def build_project(stage: str, build: Path) -> Path:
 
 def package(stage: str, out: Path, build: Path | None = None) -> Path:
     """Build and run `chalice package`; the folder with sam.json and deployment.zip."""
+    out = out.resolve()  # chalice runs in the project's folder, not the caller's
     project = build_project(stage, build or ROOT / "build" / "chalice")
     merge = project / "crmflow-resources.json"
-    merge.write_text(json.dumps(merged_template(), indent=2), encoding="utf-8")
+    merge.write_text(json.dumps(merged_template(stage), indent=2), encoding="utf-8")
     if out.exists():
         shutil.rmtree(out)
     command = [
@@ -81,7 +84,12 @@ def package(stage: str, out: Path, build: Path | None = None) -> Path:
     done = subprocess.run(command, cwd=project, env=environment, capture_output=True, text=True)
     if done.returncode != 0:
         raise PackageError(f"chalice package failed:\n{done.stdout}{done.stderr}")
-    _pin_runtime(out / "sam.json")
+    template = out / "sam.json"
+    document = finish(json.loads(template.read_text(encoding="utf-8")), RUNTIME)
+    problems = policy_problems(document)
+    if problems:  # a new function or need granted more than it may: say so, ship nothing
+        raise PackageError("the template's IAM policies allow too much:\n" + "\n".join(problems))
+    template.write_text(json.dumps(document, indent=2), encoding="utf-8")
     return out
 
 
@@ -121,12 +129,3 @@ def _chalice_config(stage: str) -> dict:
             }
         },
     }
-
-
-def _pin_runtime(template: Path) -> None:
-    """Every function on RUNTIME, whatever Python built the package."""
-    document = json.loads(template.read_text(encoding="utf-8"))
-    for resource in document.get("Resources", {}).values():
-        if resource.get("Type") == "AWS::Serverless::Function":
-            resource["Properties"]["Runtime"] = RUNTIME
-    template.write_text(json.dumps(document, indent=2), encoding="utf-8")

@@ -7,6 +7,8 @@ Python handlers in this process and compress simulated time by a scale factor. O
 remove costs that grow with use: ASL and JSONPath parsed again for every execution and
 evaluation (cached instead), and a whole-table copy per DynamoDB transaction (replaced by
 a rollback of only the items the transaction touches); docs/benchmarks.md has the figures.
+One lets the AWS template deploy into moto's CloudFormation: a RestApi's `Body` (the
+OpenAPI document chalice writes) becomes its resources and methods, which moto ignored.
 
 Each patch names the moto file and function it replaces and keeps the original. They are
 written against moto `PINNED_MOTO`; `apply()` refuses any other version, and
@@ -120,7 +122,14 @@ TRANSACT_WRITE = PatchTarget(
     ("self", "transact_items"),
 )
 TRANSACT_COPY = PatchTarget("moto.dynamodb.models", None, "copy", None)
+REST_API_FROM_TEMPLATE = PatchTarget(
+    "moto.apigateway.models",
+    "RestAPI",
+    "create_from_cloudformation_json",
+    ("resource_name", "cloudformation_json", "account_id", "region_name", "kwargs"),
+)
 PATCH_TARGETS: tuple[PatchTarget, ...] = (
+    REST_API_FROM_TEMPLATE,
     DYNAMODB_ACTION,
     TRANSACT_WRITE,
     TRANSACT_COPY,
@@ -255,6 +264,7 @@ def _replacements() -> dict[PatchTarget, Any]:
         PROGRAM_PARSE: _cached_evaluation_entrypoint,
         JSONPATH_PARSE: _cached_jsonpath_parse(JSONPATH_PARSE),
         RESULT_PATH_PARSE: _cached_jsonpath_parse(RESULT_PATH_PARSE),
+        REST_API_FROM_TEMPLATE: classmethod(_rest_api_with_body),
     }
 
 
@@ -762,3 +772,52 @@ class _ScaledSleepTime:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(time, name)
+
+
+# --- CloudFormation: a RestApi's Body ----------------------------------------------------
+
+
+def _rest_api_with_body(
+    cls: Any,
+    resource_name: str,
+    cloudformation_json: dict[str, Any],
+    account_id: str,
+    region_name: str,
+    **kwargs: Any,
+) -> Any:
+    """moto's RestApi from a template, with the paths of its `Body` (Swagger 2.0 or
+    OpenAPI 3) as resources and methods. moto ignores the Body, and then refuses the
+    template's Deployment: "The REST API doesn't contain any methods"."""
+    api = _originals[REST_API_FROM_TEMPLATE](
+        resource_name, cloudformation_json, account_id, region_name, **kwargs
+    )
+    body = cloudformation_json["Properties"].get("Body") or {}
+    backend = import_module("moto.apigateway.models").apigateway_backends[account_id][region_name]
+    for path, operations in sorted(body.get("paths", {}).items()):
+        resource = _resource_for_path(backend, api, path)
+        for verb, operation in operations.items():
+            if verb.startswith("x-") or not isinstance(operation, dict):
+                continue
+            method = verb.upper()
+            backend.put_method(api.id, resource.id, method, authorization_type="NONE")
+            integration = operation.get("x-amazon-apigateway-integration")
+            if integration:
+                backend.put_integration(
+                    api.id,
+                    resource.id,
+                    method,
+                    integration_type=integration.get("type", "aws_proxy").upper(),
+                    uri=integration.get("uri", ""),
+                    integration_method=integration.get("httpMethod", "POST"),
+                )
+    return api
+
+
+def _resource_for_path(backend: Any, api: Any, path: str) -> Any:
+    resource = api.default
+    for part in [p for p in path.split("/") if p]:
+        here = f"{resource.get_path().rstrip('/')}/{part}"
+        resource = api.get_resource_for_path(here) or backend.create_resource(
+            api.id, resource.id, part
+        )
+    return resource

@@ -214,7 +214,10 @@ def local_sfn(time_scale: float = 1.0) -> Iterator[LocalSfn]:
 
     previous_scale = moto_patches.time_scale() if moto_patches.is_applied() else 1.0
     # Fake credentials, no endpoint or profile: nothing can leave the mock.
-    with patched_environ(FAKE_CREDENTIALS, ("AWS_ENDPOINT_URL", *HIDDEN)), mock_aws(config=MOCK_CONFIG):
+    with (
+        patched_environ(FAKE_CREDENTIALS, ("AWS_ENDPOINT_URL", *HIDDEN)),
+        mock_aws(config=MOCK_CONFIG),
+    ):
         moto_patches.apply(time_scale)
         try:
             yield LocalSfn()

@@ -29,22 +29,22 @@ def template_path(flow_id: str) -> Path | None:
     return path if path.exists() else None
 
 
-def publish_missing() -> list[str]:
-    """Publish every template whose flow id the store does not know; the ids published.
-    A flow the user has (edited, unpublished, or published in another version) is left
-    alone, so a restart never overwrites their work."""
+def publish_missing(paths: Iterable[Path] | None = None, *, by: str = "crmflow up") -> list[str]:
+    """Publish every flow file (the shipped templates by default) whose flow id the store
+    does not know; the ids published. A flow the user has (edited, unpublished, or
+    published in another version) is left alone, so a restart never overwrites their work."""
     from functions.publish import publish
     from functions.store.models import FlowRecord
 
     published = []
-    for path in template_paths():
+    for path in template_paths() if paths is None else paths:
         document = json.loads(path.read_text(encoding="utf-8"))
         try:
             FlowRecord.get(document["id"], consistent_read=True)
             continue
         except FlowRecord.DoesNotExist:
             pass
-        publish(document, note="template shipped with crmflow", by="crmflow up")
+        publish(document, note=f"published by {by} from {path.name}", by=by)
         published.append(document["id"])
     return published
 

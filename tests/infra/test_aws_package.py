@@ -1,6 +1,6 @@
 """`crmflow package`: chalice package's SAM template with crmflow's resources merged in,
 the runtime pinned, and a zip that imports every handler on its own (with boto3, as
-Lambda provides it). Builds once for the module: it fetches Lambda's wheels from PyPI."""
+Lambda provides it). The package is built once per run (tests/infra/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,19 +10,11 @@ import sys
 import zipfile
 from pathlib import Path
 
-import pytest
-
 from functions.steps import HANDLERS
-from infra.aws.package import PROVIDED_BY_LAMBDA, RUNTIME, package
+from infra.aws.package import PROVIDED_BY_LAMBDA, RUNTIME
 
 SITE = Path(__import__("boto3").__file__).resolve().parents[1]
 LAMBDA_PROVIDES = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "dateutil", "six.py")
-
-
-@pytest.fixture(scope="module")
-def dist(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("package")
-    return package("ci", root / "dist", root / "build")
 
 
 def test_the_template_has_every_function_on_the_pinned_runtime_and_the_tables(dist: Path) -> None:
@@ -34,9 +26,10 @@ def test_the_template_has_every_function_on_the_pinned_runtime_and_the_tables(di
     )  # every step, the API handler, the stream and schedule ones
     assert {r["Properties"]["Runtime"] for r in functions.values()} == {RUNTIME}
     assert {
-        r["Properties"]["Environment"]["Variables"]["CRMFLOW_TABLE_PREFIX"]
+        json.dumps(r["Properties"]["Environment"]["Variables"]["CRMFLOW_TABLE_PREFIX"])
         for r in functions.values()
-    } == {"crmflow-ci"}
+    } == {'{"Fn::Sub": "crmflow-${Stage}"}'}
+    assert template["Parameters"]["Stage"]["Default"] == "ci"
     tables = [r for r in resources.values() if r["Type"] == "AWS::DynamoDB::Table"]
     assert len(tables) >= 25
     assert "Stage" in template["Parameters"]
