@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint run simulate bench schema golden package clean
+.PHONY: help install test lint run simulate bench schema golden package deploy clean
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -41,10 +41,14 @@ bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (qu
 package: $(STAMP)  ## the AWS deployment in dist/: SAM template and zip (STAGE=dev)
 	$(BIN)/crmflow package --stage $(or $(STAGE),dev)
 
+deploy: $(STAMP)  ## deploy to AWS with your credentials (STAGE=dev ARGS="--sender acme.com --profile p")
+	$(BIN)/crmflow deploy --stage $(or $(STAGE),dev) $(ARGS)
+
 schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference and OpenAPI
 	$(BIN)/crmflow schema -o flows/schema/flow.schema.json
 	$(BIN)/crmflow docs -o docs/nodes.md
 	$(BIN)/crmflow openapi -o docs/openapi.json
+	$(BIN)/python -m infra.aws.costs
 
 golden: $(STAMP)  ## regenerate golden ASL for the templates (review the diff!)
 	$(BIN)/python -m infra.golden

@@ -9,7 +9,7 @@ to do:
    `crmflow-deploy-<account>-<region>` (created once, private and encrypted);
 3. applies the SAM transform here (aws-sam-translator, as `sam deploy` would) so what
    CloudFormation receives is the template the tests deploy into moto;
-4. creates or updates the stack `crmflow-<stage>` by a change set, showing progress;
+4. creates or updates the stack `crmflow-<stage>`, showing progress;
 5. publishes the flows (the shipped templates by default) to the stage with the same
    code the local stack uses, and issues the stage's first admin API key.
 """
@@ -120,7 +120,7 @@ def deploy(
     bucket = _deployment_bucket(account)
     code = _upload(account, bucket, package_dir / "deployment.zip", f"{stage}/code-")
     sam = json.loads((package_dir / "sam.json").read_text(encoding="utf-8"))
-    template = translated(sam, f"s3://{bucket}/{code}")
+    template = translated(sam, f"s3://{bucket}/{code}", account.session)
     template_key = _upload_bytes(
         account, bucket, json.dumps(template).encode(), f"{stage}/template-", ".json"
     )
@@ -140,21 +140,26 @@ def deploy(
     return Deployed(stack_name(stage), outcome, outputs, done["published"], done["key"], warnings)
 
 
-def translated(sam: dict[str, Any], code_uri: str) -> dict[str, Any]:
-    """`sam` with the Serverless transform applied and every function's code at
-    `code_uri`: plain CloudFormation."""
-    from samtranslator.translator.transform import transform
+def translated(sam: dict[str, Any], code_uri: str, session: Any) -> dict[str, Any]:
+    """`sam` with the Serverless transform applied as CloudFormation would (the steps of
+    samtranslator's own `transform`, given the account's session for its region), and
+    every function's code at `code_uri`: plain CloudFormation."""
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+    from samtranslator.utils.py27hash_fix import (
+        to_py27_compatible_template,
+        undo_mark_unicode_str_in_template,
+    )
 
     document = json.loads(json.dumps(sam))
     for resource in document["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = code_uri
-
-    class NoManagedPolicies:  # every role is the template's own: none to look up
-        def load(self) -> dict[str, str]:
-            return {}
-
-    return transform(document, {}, NoManagedPolicies())
+    to_py27_compatible_template(document, {})
+    translator = Translator(None, Parser(), boto_session=session)
+    # Every role is the template's own: no managed policy to look up.
+    done = translator.translate(document, parameter_values={}, get_managed_policy_map=dict)
+    return undo_mark_unicode_str_in_template(done)
 
 
 def publish_to_stage(
@@ -313,27 +318,24 @@ def _apply(
     progress: Progress | None,
     poll_seconds: float,
 ) -> str:
-    change_set = f"crmflow-{int(time.time())}"
-    cfn.create_change_set(
-        StackName=name,
-        ChangeSetName=change_set,
-        ChangeSetType="UPDATE" if exists else "CREATE",
-        TemplateURL=url,
-        Parameters=parameters,
-        Capabilities=CAPABILITIES,
-    )
-    while True:
-        described = cfn.describe_change_set(StackName=name, ChangeSetName=change_set)
-        if described["Status"] == "CREATE_COMPLETE":
-            break
-        if described["Status"] == "FAILED":
-            reason = described.get("StatusReason", "")
-            if "didn't contain changes" in reason or "No updates" in reason:
-                cfn.delete_change_set(StackName=name, ChangeSetName=change_set)
+    from botocore.exceptions import ClientError
+
+    request = {
+        "StackName": name,
+        "TemplateURL": url,
+        "Parameters": parameters,
+        "Capabilities": CAPABILITIES,
+        "Tags": [{"Key": "app", "Value": "crmflow"}],
+    }
+    if not exists:
+        cfn.create_stack(**request, OnFailure="ROLLBACK")
+    else:
+        try:
+            cfn.update_stack(**request)
+        except ClientError as exc:
+            if "No updates are to be performed" in str(exc):
                 return "unchanged"
-            raise DeployError(f"CloudFormation refused the change set: {reason}")
-        time.sleep(poll_seconds)
-    cfn.execute_change_set(StackName=name, ChangeSetName=change_set)
+            raise DeployError(f"CloudFormation refused the update: {exc}") from None
     _wait(cfn, name, DONE, total, progress, poll_seconds)
     return "updated" if exists else "created"
 
@@ -363,10 +365,12 @@ def _wait(
             if status.endswith("_COMPLETE") and event["LogicalResourceId"] != name:
                 finished.add(event["LogicalResourceId"])
             latest = f"{event['LogicalResourceId']}: {status}"
+        if stack["StackStatus"] in done:
+            if progress:
+                progress(total, total, latest)
+            return
         if progress:
             progress(min(len(finished), total), total, latest)
-        if stack["StackStatus"] in done:
-            return
         if stack["StackStatus"] in FAILED:
             raise DeployError(f"the stack {name} did not deploy: {_first_failure(events)}")
         time.sleep(poll_seconds)

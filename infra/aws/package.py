@@ -23,6 +23,7 @@ import sys
 import tomllib
 from pathlib import Path
 
+from flows.cost import LAMBDA_MEMORY_GB
 from infra.aws.access import policy_problems
 from infra.aws.template import finish, merged_template
 from infra.errors import PackageError
@@ -33,8 +34,8 @@ RUNTIME = f"python{RUNTIME_PYTHON}"
 PLATFORM = "manylinux2014_x86_64"
 SOURCES = ("functions", "flows")
 # pyproject.toml's dependencies not shipped: Lambda has boto3, chalice adds its own
-# runtime, and the command line is not deployed.
-NOT_SHIPPED = frozenset({"boto3", "chalice", "click"})
+# runtime, and the command line (with the SAM translator it deploys by) is not deployed.
+NOT_SHIPPED = frozenset({"boto3", "chalice", "click", "aws-sam-translator"})
 PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "bin")
 
 
@@ -123,7 +124,8 @@ def _chalice_config(stage: str) -> dict:
         "stages": {
             stage: {
                 "api_gateway_stage": "api",
-                "lambda_memory_size": 512,
+                # The size flows.cost prices a step at, so `crmflow cost` is this bill.
+                "lambda_memory_size": int(LAMBDA_MEMORY_GB * 1024),
                 "lambda_timeout": 60,
                 "environment_variables": {"CRMFLOW_TABLE_PREFIX": f"crmflow-{stage}"},
             }
