@@ -5,7 +5,8 @@ assembled in build/chalice/:
 - app.py re-exports `functions.app.app`;
 - vendor/ holds `functions/`, `flows/` and the runtime dependencies, built for Lambda's
   platform (manylinux x86_64, CPython RUNTIME_PYTHON). boto3 and botocore are left out,
-  because the Lambda runtime has them.
+  because the Lambda runtime has them. The wheels are kept in build/wheels: fetched from
+  PyPI the first time, they make every later packaging work offline.
 Then `chalice package --merge-template` writes dist/: the SAM template with crmflow's own
 resources merged in, and the deployment zip; infra/aws/template.finish completes each
 function's part (its role, name, environment, stream, alarm) and pins its runtime.
@@ -36,10 +37,11 @@ SOURCES = ("functions", "flows")
 # pyproject.toml's dependencies not shipped: Lambda has boto3, chalice adds its own
 # runtime, and the command line (with the SAM translator it deploys by) is not deployed.
 NOT_SHIPPED = frozenset({"boto3", "chalice", "click", "aws-sam-translator"})
+WHEELHOUSE = ROOT / "build" / "wheels"  # Lambda's wheels, fetched once, then used offline
 PROVIDED_BY_LAMBDA = ("boto3", "botocore", "s3transfer", "jmespath", "urllib3", "bin")
 
 
-def build_project(stage: str, build: Path) -> Path:
+def build_project(stage: str, build: Path, wheelhouse: Path = WHEELHOUSE) -> Path:
     """Assemble the Chalice project for `stage` in `build`; its path."""
     if build.exists():
         shutil.rmtree(build)
@@ -49,7 +51,7 @@ def build_project(stage: str, build: Path) -> Path:
         shutil.copytree(
             ROOT / name, vendor / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
         )
-    _vendor_dependencies(vendor)
+    _vendor_dependencies(vendor, wheelhouse)
     (build / "app.py").write_text(
         '"""The deployed app: crmflow\'s, from functions/app.py."""\n\n'
         "from functions.app import app  # noqa: F401\n",
@@ -64,10 +66,12 @@ def build_project(stage: str, build: Path) -> Path:
     return build
 
 
-def package(stage: str, out: Path, build: Path | None = None) -> Path:
+def package(
+    stage: str, out: Path, build: Path | None = None, wheelhouse: Path = WHEELHOUSE
+) -> Path:
     """Build and run `chalice package`; the folder with sam.json and deployment.zip."""
     out = out.resolve()  # chalice runs in the project's folder, not the caller's
-    project = build_project(stage, build or ROOT / "build" / "chalice")
+    project = build_project(stage, build or ROOT / "build" / "chalice", wheelhouse)
     merge = project / "crmflow-resources.json"
     merge.write_text(json.dumps(merged_template(stage), indent=2), encoding="utf-8")
     if out.exists():
@@ -101,20 +105,36 @@ def runtime_dependencies() -> list[str]:
     return [d for d in project["dependencies"] if name.match(d).group().lower() not in NOT_SHIPPED]
 
 
-def _vendor_dependencies(vendor: Path) -> None:
-    command = [
-        sys.executable, "-m", "pip", "install", "--quiet", "--target", str(vendor),
+def _vendor_dependencies(vendor: Path, wheelhouse: Path) -> None:
+    """Install the runtime dependencies for Lambda's platform into `vendor`, from the
+    wheels in `wheelhouse`; only what is missing there is fetched from PyPI. Once the
+    wheelhouse holds them, packaging works offline."""
+    platform = [
         "--platform", PLATFORM, "--python-version", RUNTIME_PYTHON, "--implementation", "cp",
-        "--only-binary=:all:", *runtime_dependencies(),
+        "--only-binary=:all:",
     ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise PackageError(f"could not fetch the dependencies for Lambda:\n{done.stderr}")
+    wanted = runtime_dependencies()
+    install = ["install", "--target", str(vendor), "--no-index", "--find-links", str(wheelhouse)]
+    if _pip([*install, *platform, *wanted]).returncode != 0:
+        fetched = _pip(["download", "--dest", str(wheelhouse), *platform, *wanted])
+        if fetched.returncode != 0:
+            raise PackageError(
+                f"{wheelhouse} lacks some of Lambda's dependencies and PyPI could not be "
+                f"reached to fetch them; package once while online:\n{fetched.stderr}"
+            )
+        done = _pip([*install, *platform, *wanted])
+        if done.returncode != 0:
+            raise PackageError(f"could not install Lambda's dependencies:\n{done.stderr}")
     for name in PROVIDED_BY_LAMBDA:
         for path in vendor.glob(f"{name}*"):
             shutil.rmtree(path) if path.is_dir() else path.unlink()
     for cache in vendor.rglob("__pycache__"):
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def _pip(arguments: list[str]) -> subprocess.CompletedProcess[str]:
+    command = [sys.executable, "-m", "pip", "--quiet", "--disable-pip-version-check", *arguments]
+    return subprocess.run(command, capture_output=True, text=True)
 
 
 def _chalice_config(stage: str) -> dict:

@@ -10,6 +10,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 from functions.steps import HANDLERS
 from infra.aws.package import PROVIDED_BY_LAMBDA, RUNTIME
 
@@ -65,3 +67,15 @@ def test_the_zip_alone_imports_every_handler(dist: Path, tmp_path: Path) -> None
     )
     assert done.returncode == 0, done.stderr
     assert all(str(unpacked) in path for path in done.stdout.split())
+
+
+def test_packaging_again_works_offline_from_the_kept_wheels(
+    dist: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from infra.aws.package import WHEELHOUSE, package
+
+    assert list(WHEELHOUSE.glob("pydantic_core-*manylinux*.whl"))  # kept by the first run
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")  # nothing listens there
+    again = package("ci", tmp_path / "dist", tmp_path / "build")
+    with zipfile.ZipFile(again / "deployment.zip") as archive:
+        assert any(n.startswith("pydantic_core/") for n in archive.namelist())
