@@ -47,8 +47,6 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
 UNSCOPED: dict[str, str] = {
     "sns:Publish": "send_sms texts phone numbers directly; an SMS has no topic ARN to name",
     "states:SendTaskSuccess": "resuming a wait by its task token: IAM has no resource for it",
-    "states:SendTaskFailure": "ending a wait by its task token: IAM has no resource for it",
-    "states:SendTaskHeartbeat": "task tokens have no resource type in IAM",
     "dynamodb:ListStreams": "listing streams is account-wide in IAM (a read)",
 }
 
@@ -114,28 +112,11 @@ def _need(need: str) -> list[dict[str, Any]]:
     return {
         "run_flows": [
             statement(["states:StartExecution"], [_machines()]),
-            statement(
-                ["states:DescribeExecution", "states:GetExecutionHistory", "states:StopExecution"],
-                [_executions()],
-            ),
+            statement(["states:GetExecutionHistory", "states:StopExecution"], [_executions()]),
         ],
-        "resume_waits": [
-            statement(
-                ["states:SendTaskFailure", "states:SendTaskHeartbeat", "states:SendTaskSuccess"],
-                ["*"],
-            )
-        ],
+        "resume_waits": [statement(["states:SendTaskSuccess"], ["*"])],
         "publish_flows": [
-            statement(
-                [
-                    "states:CreateStateMachine",
-                    "states:DeleteStateMachine",
-                    "states:DescribeStateMachine",
-                    "states:ListExecutions",
-                    "states:UpdateStateMachine",
-                ],
-                [_machines()],
-            ),
+            statement(["states:CreateStateMachine", "states:UpdateStateMachine"], [_machines()]),
             statement(["iam:PassRole"], [{"Fn::GetAtt": [STATES_ROLE, "Arn"]}]),
         ],
         "read_secrets": [
