@@ -204,3 +204,27 @@ def _task_states(definition: dict[str, Any]) -> list[dict[str, Any]]:
         if "Iterator" in state:
             found += _task_states(state["Iterator"])
     return found
+
+
+def test_the_deploy_command_saves_the_first_key_privately_and_says_where_the_api_is(
+    account: Account, tmp_path: Path
+) -> None:
+    from click.testing import CliRunner
+
+    from infra.cli import main
+
+    key_file = tmp_path / "keys" / "cli.api-key"
+    result = CliRunner().invoke(
+        main,
+        ["deploy", "--stage", "cli", "--region", REGION, "--sender", "acme.example",
+         "--no-flows", "--key-file", str(key_file), "--out", str(tmp_path / "dist")],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "✓ stack crmflow-cli created" in result.output
+    assert "API: https://" in result.output and "flows published: none new" in result.output
+    assert key_file.read_text(encoding="utf-8").startswith("crm_")
+    assert key_file.stat().st_mode & 0o077 == 0  # readable by its owner only
+    result = CliRunner().invoke(main, ["teardown", "--stage", "cli", "--region", REGION, "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "deleted stack crmflow-cli" in result.output
+    assert "kept the tables crmflow-cli-*" in result.output
