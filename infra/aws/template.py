@@ -25,6 +25,7 @@ from infra.aws.access import (
 )
 from infra.aws.alarms import ALARM_TOPIC, alarm_resources, error_rate_alarm
 from infra.aws.tables import STAGE_PARAMETER, logical_id, table_resources
+from infra.errors import PackageError
 
 STAGE_PATTERN = "^[a-z][a-z0-9-]{0,20}$"  # it becomes part of table and function names
 API_URL = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
@@ -172,7 +173,7 @@ def _stream_table(placeholder: str, streams: dict[str, str]) -> str:
     for logical, suffix in streams.items():
         if f"-{suffix}/stream/" in placeholder:
             return logical
-    raise ValueError(f"no crmflow table has the stream {placeholder}")
+    raise PackageError(f"a trigger reads the stream {placeholder}, of no table crmflow deploys")
 
 
 def _stream_source(table: str) -> dict[str, Any]:
