@@ -231,6 +231,14 @@ def _claim(
         may_enter = Membership.active_flow.does_not_exist()
     else:
         may_enter = Membership.flow_id.does_not_exist()
+    claimed = _write_claim(enrollment, member, may_enter)
+    if not claimed and flow.allow_reenrollment and _clear_if_left(flow.flow_id, contact_id):
+        claimed = _write_claim(enrollment, member, may_enter)  # once, now that it is free
+    return None if claimed else _refusal(flow, contact_id, enrollment_id)
+
+
+def _write_claim(enrollment: Enrollment, member: Membership, may_enter: Any) -> bool:
+    """Write both in one transaction; False when a condition refused it."""
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(enrollment, condition=Enrollment.enrollment_id.does_not_exist())
@@ -238,8 +246,30 @@ def _claim(
     except TransactWriteError as exc:
         if not cancelled_by_condition(exc):
             raise
-        return _refusal(flow, contact_id, enrollment_id)
-    return None
+        return False
+    return True
+
+
+def _clear_if_left(flow_id: str, contact_id: str) -> bool:
+    """Free a membership whose enrollment has already left; whether it was one. `leave`
+    records the departure before it frees the membership: a contact asking to enter in
+    between (or after a crash there) would otherwise be refused as still in the flow."""
+    try:
+        member = Membership.get(flow_id, contact_id, consistent_read=True)
+        left = Enrollment.get(member.enrollment_id, consistent_read=True)
+    except (Membership.DoesNotExist, Enrollment.DoesNotExist):
+        return False
+    if member.active_flow is None or left.status in ACTIVE:
+        return False
+    try:
+        member.update(
+            actions=[Membership.active_flow.remove()],
+            condition=Membership.enrollment_id == member.enrollment_id,
+        )
+    except UpdateError as exc:
+        if not cancelled_by_condition(exc):
+            raise
+    return True
 
 
 def _refusal(flow: FlowRecord, contact_id: str, enrollment_id: str) -> Enrolled | None:

@@ -204,6 +204,26 @@ def test_a_contact_enters_a_flow_once_unless_it_allows_reenrollment(engine) -> N
     assert len(executions(again.state_machine_arn)) == 2
 
 
+def test_a_departure_recorded_before_its_membership_is_freed_does_not_block_reentry(
+    engine,
+) -> None:
+    # `leave` writes the enrollment's end, then frees the membership: a request between the
+    # two (or after a crash between them) must not be refused as "already in this flow".
+    publish(tagging("again", "b", allow_reenrollment=True))
+    sara = contact()
+    first = enroll("again", sara)
+    settled(first.enrollment_id)
+    Membership("again", sara).update(  # the membership as it is between leave's two writes
+        actions=[
+            Membership.active_flow.set("again"),
+            Membership.enrollment_id.set(first.enrollment_id),
+        ]
+    )
+    second = enroll("again", sara)
+    assert second.enrolled and second.enrollment_id != first.enrollment_id
+    assert settled(second.enrollment_id).status == "ended"
+
+
 def test_a_contact_in_a_flow_is_not_enrolled_twice_even_when_it_allows_reentry(engine) -> None:
     publish(waiting("nurture"))
     sara = contact()
