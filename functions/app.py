@@ -21,7 +21,7 @@ from functions.api import (
     segments,
     tasks,
 )
-from functions.store.tables import stream_arn
+from functions.store.tables import stream_arn, table_name
 
 app = Chalice(app_name="crmflow")
 app.register_blueprint(contacts.bp)
@@ -134,6 +134,16 @@ def deal_changes(event: Any) -> dict[str, Any]:
 @app.on_dynamodb_record(stream_arn=stream_arn("companies"), name="company_changes")
 def company_changes(event: Any) -> dict[str, Any]:
     return _record_changes(event)
+
+
+@app.on_sns_message(topic=table_name("email-feedback"), name="email_feedback")
+def email_feedback(event: Any) -> dict[str, Any]:
+    """SES's bounces and complaints, published by the stage's configuration set."""
+    import json
+
+    from functions.triggers.email_feedback import handle
+
+    return {"handled": handle(json.loads(event.message))}
 
 
 @app.schedule(Rate(5, unit=Rate.MINUTES), name="scheduler")

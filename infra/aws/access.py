@@ -22,6 +22,7 @@ PREFIX = f"crmflow-${{{STAGE_PARAMETER}}}"
 SENDER_PARAMETER = "SenderIdentity"
 STATES_ROLE = "StatesExecutionRole"
 FAILED_RECORDS_QUEUE = "FailedRecordsQueue"
+CONFIGURATION_SET = "EmailConfigurationSet"
 
 # What each function's code calls beyond the CRM tables and its own logs, which all get.
 FUNCTION_NEEDS: dict[str, frozenset[str]] = {
@@ -41,6 +42,7 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     **{step: frozenset() for step in ("evaluate", "update_record", "create_record")},
     **{step: frozenset() for step in ("create_task", "assign_owner", "score_lead")},
     "resolve_wait": frozenset(),
+    "email_feedback": frozenset(),  # SNS invokes it; it writes suppressions and timelines
 }
 
 # Actions with no resource-level permission in IAM, and why each is needed.

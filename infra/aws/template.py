@@ -2,7 +2,8 @@
 
 - `merged_template(stage)` is merged in by chalice (`--merge-template`): the parameters,
   the tables, the state machines' role, the queue for stream records the triggers give
-  up on, the secret that signs unsubscribe links, the alarms and the outputs;
+  up on, the secret that signs unsubscribe links, the SES configuration set whose
+  bounces and complaints come back through a topic, the alarms and the outputs;
 - `finish(document)` then completes what chalice wrote for each function: its deployed
   name, its own least-privilege role and log group, the environment that points it at
   this stage, the table stream it reads (with retries that end in the queue, not in a
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from infra.aws.access import (
+    CONFIGURATION_SET,
     FAILED_RECORDS_QUEUE,
     PREFIX,
     SENDER_PARAMETER,
@@ -30,6 +32,7 @@ from infra.errors import PackageError
 STAGE_PATTERN = "^[a-z][a-z0-9-]{0,20}$"  # it becomes part of table and function names
 API_URL = "https://${RestAPI}.execute-api.${AWS::Region}.${AWS::URLSuffix}/api"
 UNSUBSCRIBE_SECRET = "UnsubscribeSecret"
+FEEDBACK_TOPIC = "EmailFeedbackTopic"
 LOG_DAYS = 90
 STREAM_RETRIES = 5  # then the batch is halved to find the bad record, and it goes to the queue
 API_THROTTLE = {"ThrottlingRateLimit": 100, "ThrottlingBurstLimit": 200}  # per second
@@ -95,6 +98,7 @@ def merged_template(stage: str = "dev") -> dict[str, Any]:
                 "GenerateSecretString": {"PasswordLength": 64, "ExcludePunctuation": True},
             },
         },
+        **email_feedback_resources(),
         **alarm_resources(),
     }
     return {
@@ -113,6 +117,53 @@ def merged_template(stage: str = "dev") -> dict[str, Any]:
             "StatesRoleArn": {"Value": {"Fn::GetAtt": [STATES_ROLE, "Arn"]}},
             "AlarmTopicArn": {"Value": {"Ref": ALARM_TOPIC}},
             "FailedRecordsQueueUrl": {"Value": {"Ref": FAILED_RECORDS_QUEUE}},
+        },
+    }
+
+
+def email_feedback_resources() -> dict[str, Any]:
+    """The SES configuration set every email is sent with, which publishes bounces and
+    complaints to a topic the email_feedback function reads."""
+    return {
+        CONFIGURATION_SET: {
+            "Type": "AWS::SES::ConfigurationSet",
+            "Properties": {"Name": {"Fn::Sub": PREFIX}},
+        },
+        "EmailFeedbackDestination": {
+            "Type": "AWS::SES::ConfigurationSetEventDestination",
+            "Properties": {
+                "ConfigurationSetName": {"Ref": CONFIGURATION_SET},
+                "EventDestination": {
+                    "Name": "bounces-and-complaints",
+                    "Enabled": True,
+                    "MatchingEventTypes": ["bounce", "complaint"],
+                    "SnsDestination": {"TopicARN": {"Ref": FEEDBACK_TOPIC}},
+                },
+            },
+        },
+        FEEDBACK_TOPIC: {
+            "Type": "AWS::SNS::Topic",
+            "Properties": {"TopicName": {"Fn::Sub": f"{PREFIX}-email-feedback"}},
+        },
+        "EmailFeedbackTopicPolicy": {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Properties": {
+                "Topics": [{"Ref": FEEDBACK_TOPIC}],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ses.amazonaws.com"},
+                            "Action": "sns:Publish",
+                            "Resource": {"Ref": FEEDBACK_TOPIC},
+                            "Condition": {
+                                "StringEquals": {"AWS:SourceAccount": {"Ref": "AWS::AccountId"}}
+                            },
+                        }
+                    ],
+                },
+            },
         },
     }
 
@@ -139,6 +190,8 @@ def finish(document: dict[str, Any], runtime: str) -> dict[str, Any]:
             if event["Type"] == "DynamoDB":
                 table = _stream_table(event["Properties"]["Stream"], streams)
                 event["Properties"].update(_stream_source(table))
+            if event["Type"] == "SNS":  # the one topic functions read: SES's feedback
+                event["Properties"]["Topic"] = {"Ref": FEEDBACK_TOPIC}
         resources[f"{logical}Role"] = function_role(function)
         resources[f"{logical}Logs"] = {
             "Type": "AWS::Logs::LogGroup",
@@ -201,6 +254,7 @@ def _environment(*, is_api: bool) -> dict[str, Any]:
         "CRMFLOW_SECRETS_SSM_PREFIX": {"Fn::Sub": f"/crmflow/${{{STAGE_PARAMETER}}}/"},
         "CRMFLOW_NOTIFY_FROM": {"Ref": "NotifyFrom"},
         "CRMFLOW_HTTP_ALLOW": {"Ref": "HttpAllow"},
+        "CRMFLOW_SES_CONFIGURATION_SET": {"Ref": CONFIGURATION_SET},
         "CRMFLOW_PUBLIC_URL": {"Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"}, public_url]},
         "CRMFLOW_UNSUBSCRIBE_SECRET": {
             "Fn::Sub": f"{{{{resolve:secretsmanager:${{{UNSUBSCRIBE_SECRET}}}:SecretString}}}}"
