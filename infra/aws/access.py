@@ -24,6 +24,12 @@ STATES_ROLE = "StatesExecutionRole"
 FAILED_RECORDS_QUEUE = "FailedRecordsQueue"
 CONFIGURATION_SET = "EmailConfigurationSet"
 
+# Functions that use the tables only (email_feedback is invoked by SNS).
+TABLES_ONLY = (
+    "evaluate", "update_record", "create_record", "create_task", "assign_owner",
+    "score_lead", "resolve_wait", "wait_for_event", "email_feedback",
+)  # fmt: skip
+
 # What each function's code calls beyond the CRM tables and its own logs, which all get.
 FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "api": frozenset({"run_flows", "resume_waits", "publish_flows", "read_secrets"}),
@@ -34,15 +40,11 @@ FUNCTION_NEEDS: dict[str, frozenset[str]] = {
     "enroll_in_flow": frozenset({"run_flows"}),
     "remove_from_flow": frozenset({"run_flows"}),
     "finish": frozenset({"run_flows"}),
-    "wait_for_event": frozenset({"resume_waits"}),
     "contact_changes": frozenset({"run_flows", "read_stream:contacts"}),
     "deal_changes": frozenset({"run_flows", "read_stream:deals"}),
     "company_changes": frozenset({"run_flows", "read_stream:companies"}),
     "scheduler": frozenset({"run_flows"}),
-    **{step: frozenset() for step in ("evaluate", "update_record", "create_record")},
-    **{step: frozenset() for step in ("create_task", "assign_owner", "score_lead")},
-    "resolve_wait": frozenset(),
-    "email_feedback": frozenset(),  # SNS invokes it; it writes suppressions and timelines
+    **dict.fromkeys(TABLES_ONLY, frozenset()),
 }
 
 # Actions with no resource-level permission in IAM, and why each is needed.
@@ -132,7 +134,7 @@ def _need(need: str) -> list[dict[str, Any]]:
                 ["ses:SendEmail", "ses:SendRawEmail"],
                 [
                     arn("ses", f"identity/${{{SENDER_PARAMETER}}}"),
-                    arn("ses", "configuration-set/*"),
+                    arn("ses", f"configuration-set/{PREFIX}"),
                 ],
             )
         ],
