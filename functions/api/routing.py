@@ -78,9 +78,11 @@ def learn_public_url(context: Mapping[str, Any] | None) -> None:
     """On AWS the API's own Lambda cannot be told the API's URL (in CloudFormation the API
     names the function, so the function cannot name the API): its first request tells it.
     Links built in the API (test runs, email previews) then point where the others do."""
+    if "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+        return
     from functions.email import PUBLIC_URL_ENV
 
-    if os.environ.get(PUBLIC_URL_ENV) or "AWS_LAMBDA_FUNCTION_NAME" not in os.environ:
+    if os.environ.get(PUBLIC_URL_ENV):
         return
     domain, stage = (context or {}).get("domainName"), (context or {}).get("stage")
     if domain and stage:

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import os
 
+PREFIX_ENV = "CRMFLOW_TABLE_PREFIX"
+
 
 def table_name(suffix: str) -> str:
-    return f"{os.environ.get('CRMFLOW_TABLE_PREFIX', 'crmflow')}-{suffix}"
+    return f"{os.environ.get(PREFIX_ENV, 'crmflow')}-{suffix}"
 
 
 def region() -> str:

@@ -17,6 +17,7 @@ to do:
 from __future__ import annotations
 
 import contextlib
+import copy
 import hashlib
 import json
 import os
@@ -110,7 +111,13 @@ def deploy(
 ) -> Deployed:
     """Deploy the package in `package_dir` as stack crmflow-<stage>, then publish."""
     cfn = account.client("cloudformation")
-    existing = _stack(cfn, stack_name(stage))
+    name = stack_name(stage)
+    existing = _stack(cfn, name)
+    if existing is not None and existing["StackStatus"] == "ROLLBACK_COMPLETE":
+        raise DeployError(
+            f"stack {name} failed to create earlier and is rolled back: delete it first "
+            f"(crmflow teardown --stage {stage}), then deploy again"
+        )
     if existing is None and not parameters.get(SENDER_PARAMETER):
         raise DeployError(
             "the first deployment of a stage needs --sender: the SES identity (a domain "
@@ -127,7 +134,7 @@ def deploy(
     url = f"https://{bucket}.s3.{account.region}.amazonaws.com/{template_key}"
     outcome = _apply(
         cfn,
-        stack_name(stage),
+        name,
         url,
         _parameters(parameters, existing),
         exists=existing is not None,
@@ -135,9 +142,9 @@ def deploy(
         progress=progress,
         poll_seconds=poll_seconds,
     )
-    outputs = _outputs(cfn, stack_name(stage))
+    outputs = _outputs(cfn, name)
     done = publish_to_stage(account, stage, outputs, flows_dir)
-    return Deployed(stack_name(stage), outcome, outputs, done["published"], done["key"], warnings)
+    return Deployed(name, outcome, outputs, done["published"], done["key"], warnings)
 
 
 def translated(sam: dict[str, Any], code_uri: str, session: Any) -> dict[str, Any]:
@@ -151,7 +158,7 @@ def translated(sam: dict[str, Any], code_uri: str, session: Any) -> dict[str, An
         undo_mark_unicode_str_in_template,
     )
 
-    document = json.loads(json.dumps(sam))
+    document = copy.deepcopy(sam)
     for resource in document["Resources"].values():
         if resource["Type"] == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = code_uri
@@ -168,13 +175,16 @@ def publish_to_stage(
     """Publish the flows in `flows_dir` that the stage does not have yet, and issue a first
     admin key when the stage has none. In a process of its own: the table names are read
     when the store's models are imported, and this one may have imported them already."""
+    from functions.publish import FUNCTION_ARN_ENV, STATES_ROLE_ENV
+    from functions.store.tables import PREFIX_ENV
+
     partition = outputs["StatesRoleArn"].split(":")[1]
     environment = {
         **os.environ,
-        "CRMFLOW_TABLE_PREFIX": f"crmflow-{stage}",
-        "CRMFLOW_FUNCTION_ARN": f"arn:{partition}:lambda:{account.region}:"
+        PREFIX_ENV: f"crmflow-{stage}",
+        FUNCTION_ARN_ENV: f"arn:{partition}:lambda:{account.region}:"
         f"{account.account_id}:function:{function_name('{handler}', stage)}",
-        "CRMFLOW_STATES_ROLE_ARN": outputs["StatesRoleArn"],
+        STATES_ROLE_ENV: outputs["StatesRoleArn"],
         "AWS_DEFAULT_REGION": account.region,
         "AWS_REGION": account.region,
     }
@@ -231,37 +241,37 @@ def _stack(cfn: Any, name: str) -> dict[str, Any] | None:
         raise
     if stack["StackStatus"] in {"REVIEW_IN_PROGRESS", "DELETE_COMPLETE"}:
         return None
-    if stack["StackStatus"] == "ROLLBACK_COMPLETE":
-        raise DeployError(
-            f"stack {name} failed to create earlier and is rolled back: delete it first "
-            f"(crmflow teardown --stage {name.removeprefix('crmflow-')}), then deploy again"
-        )
     return stack
 
 
 def _sender_warnings(account: Account, identity: str | None) -> list[str]:
     if not identity:
         return []
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    ses = account.client("sesv2")
     try:
-        found = account.client("sesv2").get_email_identity(EmailIdentity=identity)
-    except Exception:
+        found = ses.get_email_identity(EmailIdentity=identity)
+    except ses.exceptions.NotFoundException:
         return [
             f"SES has no identity '{identity}' in {account.region}: verify it (SES console, "
             "Verified identities) or every email step will fail"
         ]
+    except (ClientError, BotoCoreError) as exc:  # e.g. no SES permission: say so, go on
+        return [f"could not check the SES identity '{identity}': {exc}"]
     if not found.get("VerifiedForSendingStatus"):
         return [f"SES identity '{identity}' is not verified yet: emails fail until it is"]
     return []
 
 
 def _deployment_bucket(account: Account) -> str:
+    from botocore.exceptions import ClientError
+
     s3 = account.client("s3")
     bucket = f"crmflow-deploy-{account.account_id}-{account.region}"
-    try:
+    with contextlib.suppress(ClientError):  # 404: not made yet; 403: not ours (create says)
         s3.head_bucket(Bucket=bucket)
         return bucket
-    except Exception:
-        pass
     where = {} if account.region == "us-east-1" else {
         "CreateBucketConfiguration": {"LocationConstraint": account.region}
     }  # fmt: skip
@@ -269,7 +279,7 @@ def _deployment_bucket(account: Account) -> str:
         s3.create_bucket(Bucket=bucket, **where)
     except s3.exceptions.BucketAlreadyOwnedByYou:
         return bucket
-    except Exception as exc:
+    except ClientError as exc:
         raise DeployError(f"could not create the deployment bucket {bucket}: {exc}") from None
     s3.put_public_access_block(
         Bucket=bucket,

@@ -146,8 +146,7 @@ def _chalice_config(stage: str) -> dict:
                 "api_gateway_stage": "api",
                 # The size flows.cost prices a step at, so `crmflow cost` is this bill.
                 "lambda_memory_size": int(LAMBDA_MEMORY_GB * 1024),
-                "lambda_timeout": 60,
-                "environment_variables": {"CRMFLOW_TABLE_PREFIX": f"crmflow-{stage}"},
+                "lambda_timeout": 60,  # the environment is template.finish's to set
             }
         },
     }

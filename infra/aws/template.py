@@ -170,8 +170,10 @@ def email_feedback_resources() -> dict[str, Any]:
 
 def finish(document: dict[str, Any], runtime: str) -> dict[str, Any]:
     """Complete chalice's template in place (see the module's docstring); returns it."""
+    from functions.store.models import ALL_MODELS
+
     resources = document["Resources"]
-    streams = {logical_id_of_suffix(s): s for s in ("contacts", "deals", "companies")}
+    streams = {logical_id(m): m.Meta.suffix for m in ALL_MODELS if _streamed(m)}
     for logical, resource in list(resources.items()):
         if resource["Type"] == "AWS::Serverless::Api":
             resource["Properties"]["Name"] = {"Fn::Sub": PREFIX}
@@ -214,10 +216,8 @@ def function_of(resource: dict[str, Any]) -> str:
     return "api" if handler == "app" else handler
 
 
-def logical_id_of_suffix(suffix: str) -> str:
-    from functions.store.models import ALL_MODELS
-
-    return next(logical_id(m) for m in ALL_MODELS if m.Meta.suffix == suffix)
+def _streamed(model: Any) -> bool:
+    return getattr(model.Meta, "stream_view_type", None) is not None
 
 
 def _stream_table(placeholder: str, streams: dict[str, str]) -> str:
@@ -246,17 +246,24 @@ def _stream_source(table: str) -> dict[str, Any]:
 def _environment(*, is_api: bool) -> dict[str, Any]:
     # The API's handler cannot name its own API's URL (the API names the handler: a
     # cycle); it takes the URL from each request instead (functions.api.routing).
+    # The names are the code's own constants: renaming one cannot strand a deployment.
+    from functions import email, net, publish, secrets
+    from functions.steps import send_notification
+    from functions.store.tables import PREFIX_ENV
+
     public_url = {"Fn::Sub": API_URL} if not is_api else {"Ref": "AWS::NoValue"}
     return {
-        "CRMFLOW_TABLE_PREFIX": {"Fn::Sub": PREFIX},
-        "CRMFLOW_FUNCTION_ARN": {"Fn::Sub": arn_text("lambda", f"function:{PREFIX}-{{handler}}")},
-        "CRMFLOW_STATES_ROLE_ARN": {"Fn::GetAtt": [STATES_ROLE, "Arn"]},
-        "CRMFLOW_SECRETS_SSM_PREFIX": {"Fn::Sub": f"/crmflow/${{{STAGE_PARAMETER}}}/"},
-        "CRMFLOW_NOTIFY_FROM": {"Ref": "NotifyFrom"},
-        "CRMFLOW_HTTP_ALLOW": {"Ref": "HttpAllow"},
-        "CRMFLOW_SES_CONFIGURATION_SET": {"Ref": CONFIGURATION_SET},
-        "CRMFLOW_PUBLIC_URL": {"Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"}, public_url]},
-        "CRMFLOW_UNSUBSCRIBE_SECRET": {
+        PREFIX_ENV: {"Fn::Sub": PREFIX},
+        publish.FUNCTION_ARN_ENV: {
+            "Fn::Sub": arn_text("lambda", f"function:{function_name('{handler}')}")
+        },
+        publish.STATES_ROLE_ENV: {"Fn::GetAtt": [STATES_ROLE, "Arn"]},
+        secrets.SSM_PREFIX_ENV: {"Fn::Sub": f"/crmflow/${{{STAGE_PARAMETER}}}/"},
+        send_notification.SENDER_ENV: {"Ref": "NotifyFrom"},
+        net.ALLOW_ENV: {"Ref": "HttpAllow"},
+        email.CONFIGURATION_SET_ENV: {"Ref": CONFIGURATION_SET},
+        email.PUBLIC_URL_ENV: {"Fn::If": ["HasPublicUrl", {"Ref": "PublicUrl"}, public_url]},
+        email.SECRET_ENV: {
             "Fn::Sub": f"{{{{resolve:secretsmanager:${{{UNSUBSCRIBE_SECRET}}}:SecretString}}}}"
         },
     }
