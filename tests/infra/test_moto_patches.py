@@ -801,3 +801,59 @@ def test_a_transaction_copies_no_table(dynamodb, monkeypatch) -> None:
 
 def test_registry_is_empty_after_each_run(sfn) -> None:
     assert moto_patches.registered() == []
+
+
+# --- CloudFormation: a RestApi's Body ----------------------------------------------------
+
+
+def test_a_template_rest_api_gets_the_methods_of_its_body_and_deploys(sfn) -> None:
+    function = "arn:aws:lambda:us-east-1:123456789012:function:api"
+    integration = {
+        "type": "aws_proxy",
+        "httpMethod": "POST",
+        "uri": f"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/{function}/invocations",
+    }
+    body = {
+        "swagger": "2.0",
+        "info": {"title": "crm", "version": "1"},
+        "paths": {
+            "/contacts": {"post": {"x-amazon-apigateway-integration": integration}},
+            "/contacts/{contact_id}": {
+                "get": {"x-amazon-apigateway-integration": integration},
+                "x-amazon-apigateway-any-method": {},  # extensions are not methods
+            },
+        },
+    }
+    template = {
+        "Resources": {
+            "Api": {
+                "Type": "AWS::ApiGateway::RestApi",
+                "Properties": {"Name": "crm", "Body": body},
+            },
+            "Deployment": {
+                "Type": "AWS::ApiGateway::Deployment",
+                "Properties": {"RestApiId": {"Ref": "Api"}, "StageName": "api"},
+            },
+        }
+    }
+    cfn = boto3.client("cloudformation", region_name=sfn_runner.REGION)
+    cfn.create_stack(StackName=f"api-{uuid.uuid4().hex[:8]}", TemplateBody=json.dumps(template))
+    apigateway = boto3.client("apigateway", region_name=sfn_runner.REGION)
+    (api,) = [a for a in apigateway.get_rest_apis()["items"] if a["name"] == "crm"]
+    methods = {
+        r["path"]: sorted(r.get("resourceMethods", {}))
+        for r in apigateway.get_resources(restApiId=api["id"])["items"]
+    }
+    assert methods["/contacts"] == ["POST"]
+    assert methods["/contacts/{contact_id}"] == ["GET"]
+    method = apigateway.get_method(
+        restApiId=api["id"],
+        resourceId=next(
+            r["id"]
+            for r in apigateway.get_resources(restApiId=api["id"])["items"]
+            if r["path"] == "/contacts"
+        ),
+        httpMethod="POST",
+    )
+    assert method["methodIntegration"]["type"] == "AWS_PROXY"
+    assert apigateway.get_deployments(restApiId=api["id"])["items"]  # moto deployed it
