@@ -19,6 +19,7 @@ from functions.api import (
     keys,
     reports,
     segments,
+    settings,
     tasks,
 )
 from functions.store.tables import stream_arn, table_name
@@ -35,6 +36,7 @@ app.register_blueprint(hooks.bp)
 app.register_blueprint(events.bp)
 app.register_blueprint(segments.bp)
 app.register_blueprint(reports.bp)
+app.register_blueprint(settings.bp)
 
 
 @app.lambda_function(name="evaluate")

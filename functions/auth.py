@@ -41,6 +41,8 @@ PERMISSIONS: Final = (
     "hooks:call",
     "events:write",
     "keys:admin",
+    "settings:read",
+    "settings:write",
 )
 
 # The permission matrix: what each role may do. Declared once; require(), the route
@@ -48,6 +50,8 @@ PERMISSIONS: Final = (
 # start on deal stages and hand leads to sales as tasks, so they see how that goes) but
 # leave changing them to sales. Reports count every owner's contacts and deals, so sales
 # reps, who see only their own records, do not read them.
+# Workspace settings (a default country for phone numbers) are read by every person's role
+# and changed by admins only: they change how everyone's imports read numbers.
 ROLES: Final[dict[str, frozenset[str]]] = {
     "admin": frozenset(PERMISSIONS),
     "marketer": frozenset(
@@ -62,6 +66,7 @@ ROLES: Final[dict[str, frozenset[str]]] = {
             "flows:publish",
             "enrollments:read",
             "reports:read",
+            "settings:read",
         }
     ),
     "sales_rep": frozenset(
@@ -74,6 +79,7 @@ ROLES: Final[dict[str, frozenset[str]]] = {
             "tasks:write",
             "flows:read",
             "enrollments:read",
+            "settings:read",
         }
     ),
     "read_only": frozenset(
@@ -84,6 +90,7 @@ ROLES: Final[dict[str, frozenset[str]]] = {
             "flows:read",
             "enrollments:read",
             "reports:read",
+            "settings:read",
         }
     ),
     "integration": frozenset({"hooks:call", "events:write"}),

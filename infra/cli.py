@@ -7,7 +7,7 @@ import sys
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -253,6 +253,22 @@ def _pair(text: str) -> tuple[str, str]:
     return node, output
 
 
+def _region_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    """A two-letter country code as stored (IR, DE); a usage error naming the option."""
+    if value is None:
+        return None
+    from functions.errors import InvalidRecord
+    from functions.store.normalize import region_code
+
+    try:
+        return region_code(value)
+    except InvalidRecord as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+MAX_LISTED = 20  # rejections and warnings printed when there is no --report file
+
+
 @main.command("import")
 @click.argument("file", type=click.Path(dir_okay=False))
 @click.option(
@@ -264,13 +280,17 @@ def _pair(text: str) -> tuple[str, str]:
     "Repeatable; other columns are mapped from their header names.",
 )
 @click.option(
-    "--region", metavar="CC", help="Country of phone numbers written without +code (e.g. DE, IR)."
+    "--region",
+    metavar="CC",
+    callback=_region_option,
+    help="Country (two-letter code, e.g. DE, IR) of phone numbers written without a country "
+    "code. Default: the workspace setting (crmflow settings set --default-region).",
 )
 @click.option(
     "--report",
     "report_path",
     type=click.Path(dir_okay=False),
-    help="Write the rejected rows (row, field, reason) to this CSV.",
+    help="Write the rejected rows and the warnings (row, outcome, field, reason) to this CSV.",
 )
 @click.option(
     "--local",
@@ -282,16 +302,22 @@ def import_cmd(
 ) -> None:
     """Import contacts from a CSV file (UTF-8, with or without BOM; , ; or tab).
 
-    Emails are deduplicated (case and spaces ignored) within the file and against stored
-    contacts; phones become E.164. Every row is imported or reported with its row number,
-    field and reason. Writes to the DynamoDB the environment points at (AWS_ENDPOINT_URL,
-    AWS_REGION) unless --local. Exit status: 0 when the file was processed, even with
-    rejected rows; 1 when it could not be read.
+    A row is rejected only when it has no email or its email is not an address. A row
+    whose address (case and spaces ignored) came earlier in the file or is already stored
+    is merged into that contact: later values fill or replace fields, tags and products
+    are added. Values that cannot be read (a phone, a time zone, a consent) are warnings:
+    the row imports and the text is kept in custom.<field>_as_typed. Phones become E.164;
+    00 before a country code counts as +, in any script's digits.
+
+    Prints `N new, M merged, R rejected, E empty rows skipped, W warnings`. Writes to the
+    DynamoDB the environment points at (AWS_ENDPOINT_URL, AWS_REGION) unless --local. Exit
+    status: 0 when the file was processed, even with rejected rows; 1 when it could not
+    be read.
     """
     mapping = dict(_mapping_pair(m) for m in maps)
     with _local_store() if local else nullcontext():
         from functions.errors import CrmError
-        from functions.store.importer import import_contacts, write_rejections
+        from functions.store.importer import import_contacts, write_report
 
         try:
             with click.progressbar(
@@ -304,18 +330,84 @@ def import_cmd(
             click.secho(f"✗ {file}: {exc}", fg="red", err=True)
             sys.exit(1)
     if report_path:
-        write_rejections(report, report_path)
-    where = f" — see {report_path}" if report_path and report.rejected else ""
-    click.echo(
-        f"imported {report.imported:,} of {report.rows_read:,} rows; {len(report.rejected):,} rejected{where}"
-    )
-    if report.rejected and not report_path:
-        for rejection in report.rejected[:20]:
-            click.echo(f"  row {rejection.row}: {rejection.field}: {rejection.reason}", err=True)
-        if len(report.rejected) > 20:
+        write_report(report, report_path)
+    found = bool(report.rejected or report.warnings)
+    where = f" — see {report_path}" if report_path and found else ""
+    click.echo(f"{report.rows_read:,} rows read: {report.summary()}{where}")
+    if found and not report_path:
+        _list_findings(report)
+
+
+def _list_findings(report: Any) -> None:
+    """The first rejections and warnings on stderr, and where to find the rest."""
+    for title, found in (
+        ("rejected", report.rejected),
+        ("imported, with a warning", report.warnings),
+    ):
+        for item in found[:MAX_LISTED]:
+            click.echo(f"  row {item.row}: {title}: {item.field}: {item.reason}", err=True)
+        if len(found) > MAX_LISTED:
             click.echo(
-                f"  … {len(report.rejected) - 20:,} more; use --report FILE for all", err=True
+                f"  … {len(found) - MAX_LISTED:,} more {title}; use --report FILE for all",
+                err=True,
             )
+
+
+@main.group("settings", invoke_without_command=True)
+@click.pass_context
+def settings_group(ctx: click.Context) -> None:
+    """Show or change the workspace settings.
+
+    Without a subcommand, shows them. Settings are stored in the DynamoDB the environment
+    points at (AWS_ENDPOINT_URL, AWS_REGION, CRMFLOW_TABLE_PREFIX); admins change them over
+    HTTP with PUT /settings.
+
+    default_region: the country (two-letter code) of phone numbers written without a
+    country code, for imports without --region and contacts without a country.
+    """
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(settings_show_cmd)
+
+
+@settings_group.command("show")
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+def settings_show_cmd(as_json: bool = False) -> None:
+    """Print the workspace settings (unset ones as "not set")."""
+    from functions.store.settings import get_settings, settings_json
+
+    _print_settings(settings_json(get_settings()), as_json)
+
+
+@settings_group.command("set")
+@click.option(
+    "--default-region",
+    metavar="CC",
+    help="Country of phone numbers written without a country code (e.g. IR, AE, DE); "
+    "'' (an empty value) unsets it.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the settings as JSON.")
+def settings_set_cmd(default_region: str | None, as_json: bool) -> None:
+    """Change the settings given as options; the others stay as they are."""
+    from functions.errors import CrmError
+    from functions.store.settings import settings_json, update_settings
+
+    changes = {"default_region": default_region} if default_region is not None else {}
+    if not changes:
+        raise click.UsageError("name a setting to change, e.g. --default-region IR")
+    try:
+        settings = update_settings(changes, by="cli")
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    _print_settings(settings_json(settings), as_json)
+
+
+def _print_settings(shown: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        return
+    click.echo(f"default_region: {shown['default_region'] or 'not set'}")
+    if shown["updated_at"]:
+        click.echo(f"changed {shown['updated_at']} by {shown['updated_by'] or 'unknown'}")
 
 
 CHUNK_SECONDS = 300.0  # each chunk lists the candidates again (see docs/api.md on broadcasts)

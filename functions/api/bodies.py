@@ -67,6 +67,19 @@ def _segment_id(value: str) -> str:
 SegmentId = Annotated[str, AfterValidator(_segment_id)]
 
 
+def _region(value: str) -> str:
+    from functions.errors import InvalidRecord
+    from functions.store.normalize import region_code
+
+    try:
+        return region_code(value)
+    except InvalidRecord as exc:
+        raise ValueError(str(exc)) from None
+
+
+Region = Annotated[str, AfterValidator(_region)]
+
+
 class Body(BaseModel):
     """Base of request bodies and query strings: unknown fields are refused, by name."""
 
@@ -378,8 +391,23 @@ class ImportOptions(Body):
         description="COLUMN=FIELD (email, first_name, phone, tags, custom.NAME, ignore, …); "
         "repeat for more columns. Other columns are mapped from their header names.",
     )
-    region: str | None = Field(
-        None, description="Country of phone numbers written without +code (e.g. DE, IR)."
+    region: Region | None = Field(
+        None,
+        description="Country (ISO 3166 two-letter code, e.g. DE, IR) of phone numbers written "
+        "without a country code. Default: the workspace's default_region setting.",
+    )
+
+
+# --- settings ----------------------------------------------------------------------------
+
+
+class WorkspaceSettingsBody(Body):
+    """Every workspace setting; one left out or null is unset."""
+
+    default_region: Region | None = Field(
+        None,
+        description="Country (ISO 3166 two-letter code, e.g. IR, AE, DE) of phone numbers "
+        "written without a country code, for imports and contacts without a country.",
     )
 
 

@@ -253,7 +253,11 @@ def _normalised(fields: dict[str, Any], region: str | None) -> dict[str, Any]:
     if out.get("email") is not None:
         out["email"] = _field("email", lambda: normalize.email(out["email"]))
     if out.get("phone") is not None:
-        code = region if region and len(region) == 2 and region.isascii() else None
+        code = region.upper() if region and region.upper() in normalize.REGIONS else None
+        if code is None:  # a number written the national way reads as the workspace's
+            from functions.store.settings import default_region
+
+            code = default_region()
         out["phone"] = _field("phone", lambda: normalize.phone(out["phone"], code))
     if out.get("time_zone") is not None:
         try:

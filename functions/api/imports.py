@@ -28,9 +28,12 @@ bp = Blueprint(__name__)
 def imports_create(call: Call) -> Any:
     """Import contacts from a CSV body (UTF-8; comma, semicolon or tab).
 
-    Answers with the importer's report: every row is imported or listed in `rejected`
-    with its row number (the header is row 1), the field at fault and the reason.
-    Existing contacts are never overwritten.
+    A row is rejected only when it cannot become a contact: no email, or one that is not
+    an address. A row repeating an address (any case or spacing) seen earlier in the file
+    or already stored is merged into that contact. Values that cannot be read are
+    warnings, not rejections. The answer counts every row read: `new + merged +
+    len(rejected) + empty == rows_read`; `rejected` and `warnings` give the row (the header
+    is row 1), field and reason; `imported` is `new + merged`.
     """
     from functions.store.importer import import_contacts
 
@@ -40,8 +43,13 @@ def imports_create(call: Call) -> Any:
     )
     return {
         "rows_read": report.rows_read,
-        "imported": report.imported,
+        "new": report.new,
+        "merged": report.merged,
         "rejected": [{"row": r.row, "field": r.field, "reason": r.reason} for r in report.rejected],
+        "empty": report.empty,
+        "warnings": [{"row": w.row, "field": w.field, "reason": w.reason} for w in report.warnings],
+        "imported": report.imported,
+        "summary": report.summary(),
         "mapping": report.mapping,
     }
 

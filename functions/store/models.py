@@ -48,6 +48,7 @@
 |                                        | with the range BETWEEN the first and last day; ADD   |
 | was this report fact counted already?  | RollupMark (hash contact or deal id, range "lead",   |
 |                                        | "won", "opened#<enrollment>#<node>"…): conditional put|
+| the workspace's settings               | WorkspaceSettings (hash name, one item "workspace")  |
 
 No request path scans: every read above is a GetItem or a Query.
 """
@@ -539,6 +540,19 @@ class RollupMark(Model):
     amount = NumberAttribute(null=True)
 
 
+class WorkspaceSettings(Model):
+    """Settings of the whole workspace, one item (functions/store/settings.py): what a
+    person sets once rather than on every call, such as the country of phone numbers
+    written without a country code."""
+
+    Meta = _meta("settings")
+    name = UnicodeAttribute(hash_key=True)  # always "workspace": one workspace per stage
+    default_region = UnicodeAttribute(null=True)  # ISO 3166 two-letter code, e.g. IR
+    updated_at = UTCDateTimeAttribute(null=True)
+    updated_by = UnicodeAttribute(null=True)  # a user id, "key:<id>" or "cli"
+    version = VersionAttribute()
+
+
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
     EmailClaim,
@@ -565,4 +579,5 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Segment,
     Rollup,
     RollupMark,
+    WorkspaceSettings,
 )

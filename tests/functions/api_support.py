@@ -67,5 +67,8 @@ class Api:
     def patch(self, path: str, key: str | None = None, body: Any = None, **kw: Any) -> Answer:
         return self.call("PATCH", path, key, body, **kw)
 
+    def put(self, path: str, key: str | None = None, body: Any = None, **kw: Any) -> Answer:
+        return self.call("PUT", path, key, body, **kw)
+
     def delete(self, path: str, key: str | None = None, **kw: Any) -> Answer:
         return self.call("DELETE", path, key, **kw)

@@ -187,6 +187,10 @@ def _attempt(api: Api, permission: str, key: str, contact_id: str) -> int:
         return api.get("/reports/pipeline", key).status
     if permission == "keys:admin":
         return api.post("/keys", key, {"name": "n", "role": "read_only"}).status
+    if permission == "settings:read":
+        return api.get("/settings", key).status
+    if permission == "settings:write":
+        return api.put("/settings", key, {"default_region": "IR"}).status
     raise AssertionError(f"no call for {permission}")
 
 

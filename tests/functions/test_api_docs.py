@@ -50,7 +50,7 @@ def test_openapi_describes_every_route_with_its_permission_and_bodies() -> None:
 def test_api_doc_carries_the_permission_table_and_every_route() -> None:
     text = API_DOC.read_text(encoding="utf-8")
     assert permissions_markdown() in text, "docs/api.md: paste permissions_markdown()'s table"
-    documented = set(re.findall(r"^#### `(GET|POST|PATCH|DELETE) ([^`]+)`", text, re.M))
+    documented = set(re.findall(r"^#### `(GET|POST|PUT|PATCH|DELETE) ([^`]+)`", text, re.M))
     assert documented == {(r.method, r.path) for r in ROUTES}
 
 

@@ -4,6 +4,7 @@ pattern of functions/store/models.py answered by a Query or GetItem (never a Sca
 from __future__ import annotations
 
 import inspect
+import re
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -97,10 +98,22 @@ def test_unknown_contact_is_a_named_error(store):
         ("020 7946 0018", "GB", "+442079460018"),
         ("(415) 555-2671", "US", "+14155552671"),
         ("+1 415 555 2671", "FR", "+14155552671"),  # a country code beats the region
+        ("۰۰۹۸ ۹۱۲ ۳۴۵ ۶۷۸۹", None, "+989123456789"),  # 00 is international, Persian digits
+        ("٠٠٩٧١ ٥٠ ١٢٣ ٤٥٦٧", None, "+971501234567"),  # and Arabic-Indic digits
+        ("0049 30 901820", None, "+4930901820"),
+        ("\u200e+۹۸ ۹۱۲ ۳۴۵ ۶۷۸۹\u200f", None, "+989123456789"),  # bidi marks of RTL exports
+        ("＋４９ ３０ ９０１８２０", None, "+4930901820"),  # full-width forms
+        ("+98 955 123 4567", None, "+989551234567"),  # possible, not a known range: kept
     ],
 )
 def test_phones_become_e164(written, region, e164):
     assert normalize.phone(written, region) == e164
+
+
+def test_a_possible_number_outside_the_known_ranges_says_so():
+    found = normalize.read_phone("+98 955 123 4567")
+    assert (found.e164, found.allocated, found.region) == ("+989551234567", False, "IR")
+    assert normalize.read_phone("۰۹۱۲ ۳۴۵ ۶۷۸۹", "IR").allocated is True
 
 
 @pytest.mark.parametrize(
@@ -108,13 +121,15 @@ def test_phones_become_e164(written, region, e164):
     [
         ("call me maybe", "US", "'call me maybe' is not a phone number: expected digits"),
         ("0912 345 6789", None, "'0912 345 6789' is not a phone number: it has no country code"),
-        ("12345", "US", "'12345' is not a valid phone number"),
+        ("12345", "US", "'12345' is not a phone number: too short"),
+        ("12", "DE", "'12' is not a phone number: a local number; write it with its area code"),
+        ("+999 123 4567", None, "the country code after + is not one in use"),
         ("1" * 30, "US", "is not a phone number: too long"),
         ("   ", "US", "phone is empty"),
     ],
 )
 def test_garbage_phones_say_why(written, region, message):
-    with pytest.raises(InvalidRecord, match=message.replace("(", r"\(").replace(")", r"\)")):
+    with pytest.raises(InvalidRecord, match=re.escape(message)):
         normalize.phone(written, region)
 
 

@@ -3,6 +3,7 @@ subprocess, checked by exit status and output."""
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -17,9 +18,13 @@ ROOT = Path(__file__).parents[2]
 FIXTURES = ROOT / "tests" / "fixtures"
 MINIMAL = FIXTURES / "minimal.flow.json"
 INVALID = FIXTURES / "invalid.flow.json"
+MENA = FIXTURES / "mena_export.csv"
 SCRIPT = Path(sys.executable).parent / "crmflow"
 COMMAND = [str(SCRIPT)] if SCRIPT.exists() else [sys.executable, "-m", "infra.cli"]
-COMMANDS = ["validate", "compile", "cost", "simulate", "schema", "docs", "broadcast", "reports"]
+COMMANDS = [
+    "validate", "compile", "cost", "simulate", "schema", "docs", "broadcast", "reports",
+    "import", "settings",
+]  # fmt: skip
 
 
 def crmflow(*args: str | Path, cwd: Path = ROOT) -> subprocess.CompletedProcess[str]:
@@ -196,3 +201,56 @@ def test_schema_and_docs_write_files(tmp_path: Path) -> None:
     assert crmflow("docs", "-o", docs).returncode == 0
     assert json.loads(schema.read_text(encoding="utf-8"))["$id"] == SCHEMA_ID
     assert docs.read_text(encoding="utf-8").startswith("# Node kinds")
+
+
+# --- import -------------------------------------------------------------------------------
+
+
+def test_import_of_a_mena_export_counts_every_row(tmp_path: Path) -> None:
+    # --local starts empty: no stored contact to merge into, so row 8 is new here.
+    report = tmp_path / "report.csv"
+    result = crmflow("import", "--local", MENA, "--region", "IR", "--report", report)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == (
+        "15 rows read: 9 new, 2 merged, 2 rejected, 2 empty rows skipped, 5 warnings"
+        f" — see {report}\n"
+    )
+    with open(report, encoding="utf-8-sig", newline="") as handle:
+        rows = list(csv.reader(handle))
+    assert [r[:3] for r in rows] == [
+        ["row", "outcome", "field"],
+        ["5", "warning", "phone"],
+        ["9", "rejected", "email"],
+        ["10", "rejected", "email"],
+        ["13", "warning", "phone"],
+        ["13", "warning", "score"],
+        ["13", "warning", "time_zone"],
+        ["13", "warning", "email_consent"],
+    ]
+    assert rows[1][3] == (
+        "'+98 955 123 4567' is outside the number ranges known to be in use in IR; "
+        "stored as +989551234567, check it"
+    )
+
+
+def test_import_without_a_region_keeps_a_national_number_as_typed() -> None:
+    result = crmflow("import", "--local", MENA)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.endswith("9 new, 2 merged, 2 rejected, 2 empty rows skipped, 6 warnings\n")
+    assert (
+        "  row 6: imported, with a warning: phone: '0912 111 2233' is not a phone number: it "
+        "has no country code; write it with one, e.g. +49…, or give the country; kept as typed "
+        "in custom.phone_as_typed"
+    ) in result.stderr
+
+
+def test_import_refuses_a_region_that_is_not_a_country_code() -> None:
+    result = crmflow("import", "--local", MENA, "--region", "XX")
+    assert result.returncode == 2
+    assert "'XX' is not a two-letter country code (ISO 3166)" in result.stderr
+
+
+def test_settings_set_needs_a_setting_to_change() -> None:
+    result = crmflow("settings", "set")
+    assert result.returncode == 2
+    assert "name a setting to change, e.g. --default-region IR" in result.stderr
