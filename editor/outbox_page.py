@@ -1,5 +1,8 @@
 """The outbox (local stack): every email moto's SES accepted, as the contact would see it.
-The local stack writes each one to `.crmflow/outbox/*.eml` (CRMFLOW_OUTBOX elsewhere)."""
+The local stack writes each one to `.crmflow/outbox/*.eml` (CRMFLOW_OUTBOX elsewhere).
+
+Shown with tracking off (flows.email_links.untracked): no open pixel, links going
+straight to their targets. Looking at the outbox records no open and no click."""
 
 from __future__ import annotations
 
@@ -10,6 +13,8 @@ from pathlib import Path
 
 import streamlit as st
 import streamlit.components.v1 as components
+
+from flows.email_links import untracked
 
 DEFAULT_OUTBOX = ".crmflow/outbox"
 SHOWN = 50
@@ -28,7 +33,10 @@ def main() -> None:
             f"No email yet in {folder}: on the local stack (`make run`), every email a flow sends lands here."
         )
         return
-    st.caption(f"{len(files)} email(s) in {folder}, newest first.")
+    st.caption(
+        f"{len(files)} email(s) in {folder}, newest first. Shown with tracking off: "
+        "looking here records no opens or clicks."
+    )
     messages = [
         (path, email.message_from_bytes(path.read_bytes(), policy=email.policy.default))
         for path in files[:SHOWN]
@@ -41,7 +49,13 @@ def main() -> None:
             st.caption(f"From {message['From']} · {message['Date']} · {path.name}")
             html = message.get_body(("html",))
             if html is not None:
-                components.html(html.get_content(), height=360, scrolling=True)
+                components.html(
+                    untracked(html.get_content(), is_html=True), height=360, scrolling=True
+                )
             else:
                 text = message.get_body(("plain",))
-                st.text(text.get_content() if text is not None else "(no body)")
+                st.text(
+                    untracked(text.get_content(), is_html=False)
+                    if text is not None
+                    else "(no body)"
+                )

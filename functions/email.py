@@ -1,23 +1,25 @@
 """Outgoing email: signed unsubscribe and open-tracking links, MIME building (UTF-8, real
-headers such as List-Unsubscribe), right-to-left detection, and sending through SES.
+headers such as List-Unsubscribe), and sending through SES.
 
-Tokens are `<value>.<signature>`, both base64url: the value is readable (a contact id is
-no secret), the HMAC-SHA256 signature (key CRMFLOW_UNSUBSCRIBE_SECRET, salted with the
-token's purpose so an open-pixel token cannot unsubscribe anyone) makes it unforgeable.
-The API verifies them with `verify`.
+Tokens are `<value>.<signature>`, both base64url (flows/email_links.py): the value is
+readable (a contact id is no secret), the HMAC-SHA256 signature (key
+CRMFLOW_UNSUBSCRIBE_SECRET, salted with the token's purpose so an open-pixel token cannot
+unsubscribe anyone) makes it unforgeable. The API verifies them with `verify`.
+
+Tokens are minted for real sends only: an email rendered in a test run or a preview gets
+plain links (`Links.tracked` is False), so nobody looking at it inside crmflow can record
+an open or a click for its contact.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import hmac
 import html
 import os
 import re
-import unicodedata
 from collections.abc import Callable
+from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
 from email.policy import SMTP
@@ -25,8 +27,10 @@ from email.policy import default as read_policy
 from email.utils import formatdate, getaddresses, make_msgid, parseaddr
 from typing import Any
 
-from functions import sandbox
+from flows.email_links import CLICK_PATH, OPEN_PATH, PREVIEW, UNSUBSCRIBE_PATH, decode, encode
+from functions import direction, sandbox
 from functions.aws import call, client
+from functions.direction import Direction
 from functions.errors import MissingSecret
 from functions.render import contact_view
 
@@ -36,7 +40,6 @@ CONFIGURATION_SET_ENV = "CRMFLOW_SES_CONFIGURATION_SET"
 UNSUBSCRIBE = "unsubscribe"
 OPEN = "open"
 CLICK = "click"
-RTL_LOCALES = frozenset({"ar", "fa", "he", "ur", "ps", "sd", "yi", "ckb", "dv"})
 MAX_RECIPIENTS = 50  # SES's limit per message
 # 7-bit clean on the wire: non-ASCII bodies go base64 or quoted-printable, never raw 8bit
 # (which not every hop carries, and which parsers read back as \uXXXX escapes).
@@ -48,16 +51,16 @@ _POLICY = SMTP.clone(cte_type="7bit")
 
 def sign(purpose: str, value: str) -> str:
     """A URL-safe token carrying `value`, signed for `purpose`."""
-    return f"{_b64(value.encode())}.{_b64(_mac(purpose, value))}"
+    return f"{encode(value.encode())}.{encode(_mac(purpose, value))}"
 
 
 def verify(purpose: str, token: str) -> str | None:
     """The value a token signed for `purpose` carries; None if it is forged or malformed."""
     head, _, signature = (token or "").partition(".")
     try:
-        value = _unb64(head).decode()
-        given = _unb64(signature)
-    except (binascii.Error, UnicodeDecodeError, ValueError):
+        value = decode(head).decode()
+        given = decode(signature)
+    except (UnicodeDecodeError, ValueError):
         return None
     return value if value and hmac.compare_digest(given, _mac(purpose, value)) else None
 
@@ -67,7 +70,7 @@ def unsubscribe_url(contact_id: str, enrollment_id: str = "", node: str = "") ->
     flow's email names itself (enrollment and node), so reports count the unsubscribe
     against that email."""
     value = f"{contact_id}|{enrollment_id}|{node}" if node else contact_id
-    return f"{public_url()}/u/{sign(UNSUBSCRIBE, value)}"
+    return f"{public_url()}{UNSUBSCRIBE_PATH}{sign(UNSUBSCRIBE, value)}"
 
 
 def read_unsubscribe(token: str) -> tuple[str, str, str] | None:
@@ -82,13 +85,50 @@ def read_unsubscribe(token: str) -> tuple[str, str, str] | None:
 
 
 def open_pixel_url(contact_id: str, enrollment_id: str, node: str) -> str:
-    return f"{public_url()}/t/o/{sign(OPEN, f'{contact_id}|{enrollment_id}|{node}')}"
+    return f"{public_url()}{OPEN_PATH}{sign(OPEN, f'{contact_id}|{enrollment_id}|{node}')}"
 
 
 def click_url(contact_id: str, enrollment_id: str, node: str, url: str) -> str:
     """A tracked link: the API records the click, then redirects to `url`. The target is
     inside the signed token, so the redirect cannot be pointed anywhere else."""
-    return f"{public_url()}/t/c/{sign(CLICK, f'{contact_id}|{enrollment_id}|{node}|{url}')}"
+    value = f"{contact_id}|{enrollment_id}|{node}|{url}"
+    return f"{public_url()}{CLICK_PATH}{sign(CLICK, value)}"
+
+
+def preview_unsubscribe_url() -> str:
+    """The unsubscribe link of an email nobody will receive: its page changes nothing."""
+    return f"{public_url()}{UNSUBSCRIBE_PATH}{PREVIEW}"
+
+
+@dataclass(frozen=True)
+class Links:
+    """The links of one email: signed and tracked for a real send; plain for an email a
+    person looks at inside crmflow (a test run, a preview), which must record nothing."""
+
+    contact_id: str
+    enrollment_id: str
+    node: str
+    tracked: bool
+
+    @classmethod
+    def for_send(cls, contact_id: str, enrollment_id: str, node: str) -> Links:
+        """Tracked unless this is a test run (functions.sandbox)."""
+        return cls(contact_id, enrollment_id, node, tracked=sandbox.active() is None)
+
+    def unsubscribe(self) -> str:
+        if not self.tracked:
+            return preview_unsubscribe_url()
+        return unsubscribe_url(self.contact_id, self.enrollment_id, self.node)
+
+    def pixel(self) -> str | None:
+        return open_pixel_url(*self._ids) if self.tracked else None
+
+    def click(self, url: str) -> str:
+        return click_url(*self._ids, url) if self.tracked else url
+
+    @property
+    def _ids(self) -> tuple[str, str, str]:
+        return self.contact_id, self.enrollment_id, self.node
 
 
 def read_click(token: str) -> tuple[str, str, str, str] | None:
@@ -99,7 +139,8 @@ def read_click(token: str) -> tuple[str, str, str, str] | None:
 
 
 _HREF = re.compile(r"""(<a\b[^>]*?\bhref\s*=\s*)(["'])(https?://[^"'>]+)\2""", re.IGNORECASE)
-_TEXT_URL = re.compile(r"""https?://[^\s<>"')\]]+""")
+# A bare URL ends at a bidi control too: an interpolated URL is wrapped in FSI … PDI.
+_TEXT_URL = re.compile(r"""https?://[^\s<>"')\]\u2066-\u2069]+""")
 
 
 def track_links(body: str, tracked: Callable[[str], str], *, is_html: bool) -> str:
@@ -126,16 +167,6 @@ def _mac(purpose: str, value: str) -> bytes:
     return hmac.new(key.encode(), f"{purpose}\x00{value}".encode(), hashlib.sha256).digest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
-def _unb64(text: str) -> bytes:
-    if not text or not re.fullmatch(r"[A-Za-z0-9_-]+", text):
-        raise ValueError("not base64url")
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
 # --- rendering ----------------------------------------------------------------------------
 
 
@@ -143,24 +174,6 @@ def view_of(contact: Any) -> dict[str, Any]:
     """contact_view with empty fields as "", so a template prints nothing (not "None")
     for them; fallbacks still fill them, `{% if contact.city %}` still tests false."""
     return {k: "" if v is None else v for k, v in contact_view(contact).items()}
-
-
-# --- direction ---------------------------------------------------------------------------
-
-
-def is_rtl(text: str, locale: str | None = None) -> bool:
-    """Right-to-left when the locale's language is written so, or most letters are."""
-    language = re.split(r"[-_]", (locale or "").strip().lower(), maxsplit=1)[0]
-    if language in RTL_LOCALES:
-        return True
-    rtl = ltr = 0
-    for char in _TAG.sub(" ", text):
-        kind = unicodedata.bidirectional(char)
-        if kind in ("R", "AL"):
-            rtl += 1
-        elif kind == "L":
-            ltr += 1
-    return rtl > ltr
 
 
 # --- MIME --------------------------------------------------------------------------------
@@ -173,7 +186,7 @@ _BODY_CLOSE = re.compile(r"</body\s*>", re.IGNORECASE)
 def html_document(
     body: str,
     *,
-    rtl: bool,
+    text_direction: Direction,
     preheader: str = "",
     unsubscribe: str | None = None,
     pixel: str | None = None,
@@ -182,9 +195,9 @@ def html_document(
     """The rendered (already escaped) body with preheader, direction, footer and pixel.
 
     A body that is a whole document keeps its own <html>/<head>; the additions go inside
-    its <body>. Anything else is wrapped in a minimal UTF-8 document.
+    its <body>. Anything else is wrapped in a minimal UTF-8 document. `text_direction` is the
+    template's own (functions.direction.of_template), never the contact's.
     """
-    direction = "rtl" if rtl else "ltr"
     top = (
         f'<div style="display:none;max-height:0;overflow:hidden;mso-hide:all">{preheader}</div>'
         if preheader
@@ -193,7 +206,7 @@ def html_document(
     bottom = ""
     if unsubscribe:
         bottom += (
-            f'<p dir="{direction}" style="font-size:12px;color:#666">'
+            f'<p dir="{text_direction}" style="font-size:12px;color:#666">'
             f'<a href="{html.escape(unsubscribe)}">{html.escape(footer_text)}</a></p>'
         )
     if pixel:
@@ -205,12 +218,12 @@ def html_document(
         inner = body[opened.end() : closed.start()]
         return (
             body[: opened.end()]
-            + f'{top}<div dir="{direction}">{inner}</div>{bottom}'
+            + f'{top}<div dir="{text_direction}">{inner}</div>{bottom}'
             + body[closed.start() :]
         )
     return (
-        f'<!DOCTYPE html><html dir="{direction}"><head><meta charset="utf-8"></head>'
-        f'<body>{top}<div dir="{direction}">{body}</div>{bottom}</body></html>'
+        f'<!DOCTYPE html><html dir="{text_direction}"><head><meta charset="utf-8"></head>'
+        f'<body>{top}<div dir="{text_direction}">{body}</div>{bottom}</body></html>'
     )
 
 
@@ -218,6 +231,8 @@ def text_of(markup: str) -> str:
     """A plain-text alternative of an HTML body (the multipart text/plain part)."""
     text = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", "", markup)
     text = re.sub(r"(?i)<br\s*/?>|</(p|div|h[1-6]|li|tr)\s*>", "\n", text)
+    text = re.sub(r"(?i)<bdi\b[^>]*>", direction.FSI, text)  # isolates stay isolates
+    text = re.sub(r"(?i)</bdi\s*>", direction.PDI, text)
     text = html.unescape(_TAG.sub("", text))
     lines = (" ".join(line.split()) for line in text.splitlines())
     return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()

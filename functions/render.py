@@ -9,8 +9,10 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, TemplateError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from markupsafe import Markup, escape
 from pynamodb.models import Model
 
+from functions import direction
 from functions.errors import RecordNotFound
 from functions.errors import TemplateError as CrmTemplateError
 from functions.store.models import Contact, User
@@ -20,17 +22,35 @@ def _blank_none(value: Any) -> Any:
     return "" if value is None else value  # an empty field prints nothing, not "None"
 
 
-_ENV = ImmutableSandboxedEnvironment(
-    undefined=ChainableUndefined, autoescape=False, finalize=_blank_none
-)
-_HTML_ENV = ImmutableSandboxedEnvironment(
-    undefined=ChainableUndefined, autoescape=True, finalize=_blank_none
-)
+def _marked_text(value: Any) -> str:
+    return direction.mark(str(_blank_none(value)))
+
+
+def _marked_html(value: Any) -> Markup:
+    # Escaped first (a Markup value, from |safe, stays as it is), then marked: the marks
+    # become <bdi> in text and vanish inside tags (functions.direction.finish_html).
+    return Markup(direction.mark(str(escape(_blank_none(value)))))
+
+
+def _environment(html: bool, finalize: Any) -> ImmutableSandboxedEnvironment:
+    return ImmutableSandboxedEnvironment(
+        undefined=ChainableUndefined, autoescape=html, finalize=finalize
+    )
+
+
+# (html, isolate) → environment. Isolating environments mark every {{ value }} so the
+# text around it keeps its direction (functions.direction).
+_ENVS = {
+    (False, False): _environment(False, _blank_none),
+    (True, False): _environment(True, _blank_none),
+    (False, True): _environment(False, _marked_text),
+    (True, True): _environment(True, _marked_html),
+}
 
 
 @lru_cache(maxsize=2048)
-def _compiled(source: str, html: bool) -> Any:
-    return (_HTML_ENV if html else _ENV).from_string(source)
+def _compiled(source: str, html: bool, isolate: bool) -> Any:
+    return _ENVS[html, isolate].from_string(source)
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
@@ -87,15 +107,21 @@ def render(
     *,
     fallbacks: dict[str, str] | None = None,
     html: bool = False,
+    isolate: bool = False,
 ) -> str:
-    """Render `source`; `fallbacks` ({"contact.first_name": "there"}) fill empty fields."""
+    """Render `source`; `fallbacks` ({"contact.first_name": "there"}) fill empty fields.
+    With `isolate`, each value is a bidi isolate (<bdi> in HTML, FSI/PDI in text), for
+    text people read: email subjects and bodies."""
     if "{" not in source:
         return source
     filled = _with_fallbacks(context, fallbacks or {})
     try:
-        return _compiled(source, html).render(filled)
+        rendered = _compiled(source, html, isolate).render(filled)
     except TemplateError as exc:
         raise CrmTemplateError(f"template failed: {exc}") from None
+    if not isolate:
+        return rendered
+    return direction.finish_html(rendered) if html else direction.finish_text(rendered)
 
 
 def _with_fallbacks(context: dict[str, Any], fallbacks: dict[str, str]) -> dict[str, Any]:

@@ -28,6 +28,10 @@ from functions.store.plain import plain
 
 _ACTIVE: ContextVar[Sandbox | None] = ContextVar("crmflow_sandbox", default=None)
 
+# Ids a test run makes up start so: nothing real ever has one (functions.triggers.tracking
+# refuses links that carry one, from before test-run emails went untracked).
+TEST_ID_PREFIX = "testrun-"
+
 # AWS operations a test run may really make: they only read.
 READ_OPERATIONS = ("get_", "describe_", "list_", "batch_get_")
 
@@ -69,7 +73,7 @@ class Sandbox:
         return effect
 
     def fake_id(self, prefix: str) -> str:
-        return f"testrun-{prefix}-{next(self._ids)}"
+        return f"{TEST_ID_PREFIX}{prefix}-{next(self._ids)}"
 
     def owns(self, contact_id: str) -> bool:
         return contact_id == self.contact.contact_id

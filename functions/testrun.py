@@ -124,7 +124,7 @@ def dry_run(
     box = sandbox.Sandbox(subject)
     run = DryRun(flow.id, subject.contact_id, contact is None, choices=options)
     enrollment = execution_input(
-        enrollment_id=f"testrun-{new_id('enr')}",
+        enrollment_id=f"{sandbox.TEST_ID_PREFIX}{new_id('enr')}",
         flow_id=flow.id,
         flow_version=version,
         contact_id=subject.contact_id,
@@ -279,7 +279,7 @@ def choosable(flow: Flow, params: dict[str, Any]) -> dict[str, list[str]]:
 def _sample(fields: dict[str, Any]) -> Contact:
     """A contact that exists only in this run; by default one that agreed to email."""
     wanted = {"email": SAMPLE_EMAIL, "email_consent": True, **fields}
-    return build_contact(wanted, contact_id=f"testrun-{new_id('c')}")
+    return build_contact(wanted, contact_id=f"{sandbox.TEST_ID_PREFIX}{new_id('c')}")
 
 
 def try_flow(

@@ -40,6 +40,11 @@ class SendEmailParams(Params):
         description="Marketing email needs consent and carries an unsubscribe link; "
         "transactional (receipts, password resets) does not.",
     )
+    direction: Literal["auto", "ltr", "rtl"] = Field(
+        "auto",
+        description="Text direction: auto reads it off the template's own words "
+        "(Persian and Arabic right to left, mixed text per paragraph), never off the contact.",
+    )
     track_opens: bool = Field(True, description="Record when the contact opens the email.")
     track_clicks: bool = Field(True, description="Record when the contact clicks a link.")
 

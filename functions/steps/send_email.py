@@ -12,6 +12,7 @@ import logging
 from typing import Any
 
 from functions import email as mail
+from functions.direction import language_of, of_template
 from functions.errors import TemplateError
 from functions.render import owner_view, related_views, render
 from functions.steps.base import Step, once
@@ -38,27 +39,29 @@ def _send(step: Step) -> dict[str, Any]:
         return {"sent": False, "skipped": reason}
 
     marketing = params.purpose == "marketing"
-    ids = (contact.contact_id, step.enrollment.get("id", ""), step.node)
-    unsubscribe = mail.unsubscribe_url(*ids) if marketing else None
+    links = mail.Links.for_send(contact.contact_id, step.enrollment.get("id", ""), step.node)
+    unsubscribe = links.unsubscribe() if marketing else None
     context = _context(step, contact, unsubscribe)
     fallbacks = params.fallbacks
-    subject = mail.one_line(render(params.subject, context, fallbacks=fallbacks))
+    is_html = params.body_format == "html"
+
+    def text(source: str, *, as_html: bool = False) -> str:
+        return render(source, context, fallbacks=fallbacks, html=as_html, isolate=True)
+
+    subject = mail.one_line(text(params.subject))
     if not subject:
         raise TemplateError("the subject rendered empty; give its fields a fallback")
     sender = render(params.from_email, context, fallbacks=fallbacks)
     reply_to = render(params.reply_to, context, fallbacks=fallbacks) if params.reply_to else None
-    is_html = params.body_format == "html"
-    body = render(params.body, context, fallbacks=fallbacks, html=is_html)
+    body = text(params.body, as_html=is_html)
     if not body.strip():
         raise TemplateError("the body rendered empty; give its fields a fallback")
-    preheader = (
-        render(params.preheader, context, fallbacks=fallbacks, html=is_html)
-        if params.preheader
-        else ""
-    )
+    preheader = text(params.preheader, as_html=is_html) if params.preheader else ""
     if params.track_clicks:
-        body = mail.track_links(body, lambda url: mail.click_url(*ids, url), is_html=is_html)
-    rtl = mail.is_rtl(f"{subject} {body}", contact.locale)
+        body = mail.track_links(body, links.click, is_html=is_html)
+    sources = (params.subject, params.body, params.preheader or "")
+    writing = params.direction if params.direction != "auto" else of_template(*sources)
+    footer = UNSUBSCRIBE_TEXT[language_of(writing, sources, contact.locale)]
     link = unsubscribe if unsubscribe and unsubscribe not in body else None  # not twice
 
     headers: dict[str, str] = {}
@@ -66,24 +69,23 @@ def _send(step: Step) -> dict[str, Any]:
         headers["List-Unsubscribe"] = f"<{unsubscribe}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     if is_html:
-        pixel = mail.open_pixel_url(*ids) if params.track_opens else None
         document = mail.html_document(
             body,
-            rtl=rtl,
+            text_direction=writing,
             preheader=preheader,
             unsubscribe=link,
-            pixel=pixel,
-            footer_text=_unsubscribe_text(contact.locale),
+            pixel=links.pixel() if params.track_opens else None,
+            footer_text=footer,
         )
-        text = mail.text_of(document)
+        plain = mail.text_of(document)
     else:
         document = None
-        text = body + (f"\n\n--\n{_unsubscribe_text(contact.locale)}: {link}" if link else "")
+        plain = body + (f"\n\n--\n{footer}: {link}" if link else "")
     raw = mail.build_message(
         sender=sender,
         to=[contact.email],
         subject=subject,
-        text=text,
+        text=plain,
         html_body=document,
         reply_to=reply_to,
         headers=headers,
@@ -140,11 +142,6 @@ def _owner(contact: Contact) -> dict[str, Any]:
     except User.DoesNotExist:
         return {}
     return owner_view(user)
-
-
-def _unsubscribe_text(locale: str | None) -> str:
-    language = (locale or "en").replace("_", "-").split("-")[0].lower()
-    return UNSUBSCRIBE_TEXT.get(language, UNSUBSCRIBE_TEXT["en"])
 
 
 def _about(step: Step) -> dict[str, Any]:

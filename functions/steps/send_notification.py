@@ -54,8 +54,10 @@ def _notify(step: Step) -> dict[str, Any]:
             contact, step.trigger, params.subject, params.message, params.webhook_url or ""
         ),
     }
-    subject = mail.one_line(render(params.subject, context))
-    message = render(params.message, context)
+    # Bidi isolates for people reading an email; a webhook's consumer may be a program.
+    isolate = params.channel != "webhook"
+    subject = mail.one_line(render(params.subject, context, isolate=isolate))
+    message = render(params.message, context, isolate=isolate)
     if not subject or not message.strip():
         raise TemplateError("the notification's subject or message rendered empty")
     if params.channel == "webhook":

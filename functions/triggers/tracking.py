@@ -2,6 +2,10 @@
 so resume waits and start flows), the unsubscribe link takes the contact off marketing
 email. Every token is signed (functions.email); a forged or damaged one records nothing.
 
+Only links minted for a real send count. Emails shown inside crmflow (test runs,
+previews, the outbox) carry none (functions.email.Links, flows.email_links.untracked); a
+link that names a test run's made-up ids, minted before that was so, records nothing.
+
 The unsubscribe page speaks the contact's language (English, Arabic, Persian) and reads
 right to left where that language does. GET shows it; POST unsubscribes — RFC 8058
 one-click (`List-Unsubscribe-Post`) mail clients POST directly, and link scanners that
@@ -14,8 +18,10 @@ import base64
 import html
 from typing import Any
 
+from flows.email_links import PREVIEW
 from functions import email as mail
 from functions.errors import CrmError
+from functions.sandbox import TEST_ID_PREFIX
 from functions.store.contacts import add_activity, get_contact, now, update_contact
 from functions.store.models import Contact, Enrollment, Suppression
 from functions.triggers.events import record_event
@@ -30,6 +36,8 @@ PAGES = {
         "button": "Unsubscribe",
         "done": "{email} will get no more marketing email from us.",
         "invalid": "This link is not valid any more.",
+        "preview": "In a sent email, this link lets the contact unsubscribe. "
+        "This is a preview: nothing has changed.",
     },
     "ar": {
         "title": "إلغاء الاشتراك",
@@ -71,7 +79,11 @@ def clicked(token: str) -> str | None:
 
 
 def unsubscribe_page(token: str, *, confirmed: bool) -> tuple[int, str]:
-    """(status, HTML): the question (GET) or the result (POST, which unsubscribes)."""
+    """(status, HTML): the question (GET) or the result (POST, which unsubscribes). A
+    preview's link answers what it would do, GET or POST, and changes nothing."""
+    if token == PREVIEW:
+        text = PAGES["en"]
+        return 200, _page("en", text["title"], f"<p>{text['preview']}</p>")
     contact_id, enrollment_id, node = mail.read_unsubscribe(token) or (None, "", "")
     contact = _contact(contact_id)
     language = _language(contact)
@@ -109,6 +121,8 @@ def unsubscribe(contact: Contact, *, enrollment_id: str = "", node: str = "") ->
 def _record(
     contact_id: str, event: str, enrollment_id: str, node: str, data: dict[str, Any]
 ) -> None:
+    if contact_id.startswith(TEST_ID_PREFIX) or enrollment_id.startswith(TEST_ID_PREFIX):
+        return  # a test run's email: nobody was sent it
     details = {**data, **_email_of(enrollment_id, node)}
     try:
         # One open per email counts once, however often the pixel loads.

@@ -335,7 +335,8 @@ def _print_report(report: Any) -> None:
     click.echo(f"path: {' → '.join(report.path) or '(no steps)'}")
     click.echo(f"emails sent ({len(report.emails)}):")
     for sent in report.emails:
-        click.echo(f"  ✉ {sent.subject!r}  to {sent.to}  from {sent.sender}")
+        # Quoted as sent, not repr(): repr would spell the isolates around names as escapes.
+        click.echo(f"  ✉ '{sent.subject}'  to {sent.to}  from {sent.sender}")
     click.echo(f"tasks created ({len(report.tasks)}):")
     for task in report.tasks:
         who = (

@@ -160,7 +160,9 @@ def test_a_test_run_highlights_the_path_and_lists_the_emails() -> None:
     path_edges = [e for e in canvas_args(at)["edges"] if e["animated"]]
     assert {(e["source"], e["target"]) for e in path_edges} >= {("consent", "lesson_1")}
     subjects = [e.label for e in at.tabs[3].expander]
-    assert any(s.startswith("✉️ سارا, where do your follow-ups") for s in subjects), subjects
+    assert any(s.startswith("✉️ \u2068سارا\u2069, where do your follow-ups") for s in subjects), (
+        subjects
+    )
 
 
 @pytest.mark.usefixtures("live_api")
@@ -234,7 +236,7 @@ def test_an_email_preview_renders_the_real_email_for_a_contact() -> None:
     at.button(key="preview:lesson_1").click().run()
     assert not at.exception
     shown = [m.value for m in at.markdown]
-    assert "**Subject:** سارا, where do your follow-ups slip through?" in shown
+    assert "**Subject:** \u2068سارا\u2069, where do your follow-ups slip through?" in shown
 
 
 def test_the_outbox_shows_what_ses_accepted(tmp_path, monkeypatch) -> None:

@@ -14,6 +14,21 @@ from infra.local.streams import StreamPoller
 from tests.functions.template_support import Remote, StepLambdas, seed_people
 
 
+@pytest.fixture(name="crm")
+def crm_fixture(store: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store (no engine) with the templates' people, and the settings their emails
+    need: what test runs read."""
+    monkeypatch.setenv("CRMFLOW_PUBLIC_URL", "https://crm.example.com")
+    monkeypatch.setenv("CRMFLOW_UNSUBSCRIBE_SECRET", "s3cret")
+    monkeypatch.setenv("CRMFLOW_NOTIFY_FROM", "crmflow <notify@acme.com>")
+    # Publishing (for flows a template enrolls in) creates a state machine; none runs here.
+    account = "arn:aws:lambda:us-east-1:123456789012"
+    monkeypatch.setenv("CRMFLOW_FUNCTION_ARN", f"{account}:function:crmflow-test-{{handler}}")
+    monkeypatch.setenv("CRMFLOW_STATES_ROLE_ARN", "arn:aws:iam::123456789012:role/crmflow-states")
+    monkeypatch.setenv("CRMFLOW_SECRET_BILLING_API_TOKEN", "bill-tok-5e1c")  # customer-lifecycle
+    seed_people()
+
+
 @pytest.fixture(name="people")
 def people_fixture(engine: None) -> None:
     """The users and teams the templates name."""

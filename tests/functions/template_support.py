@@ -64,6 +64,28 @@ def publish_template(flow_id: str) -> Saved:
     return publish(document, note="end-to-end test", by="usr-dana")
 
 
+def world() -> dict[str, Any]:
+    """Everything a test run must leave alone: every table's items, SES, SNS, executions."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    tables = {}
+    for name in dynamodb.list_tables()["TableNames"]:
+        pages = dynamodb.get_paginator("scan").paginate(TableName=name)
+        items = [item for page in pages for item in page["Items"]]
+        tables[name] = sorted(repr(sorted(item.items())) for item in items)
+    sfn = boto3.client("stepfunctions", region_name="us-east-1")
+    executions = [
+        e["executionArn"]
+        for m in sfn.list_state_machines()["stateMachines"]
+        for e in sfn.list_executions(stateMachineArn=m["stateMachineArn"])["executions"]
+    ]
+    return {
+        "tables": tables,
+        "emails": len(sent_mail()),
+        "sms": len(sms_sent()),
+        "executions": executions,
+    }
+
+
 def seed_people() -> None:
     """The users and teams the templates name (the local stack's demo seed)."""
     for user_id, name, address, role in USERS:
@@ -251,9 +273,19 @@ _OPEN = re.compile(r"/t/o/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
 _CLICK = re.compile(r"/t/c/([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)")
 
 
+_ISOLATES = re.compile("</?bdi>|[\u2068\u2069]")
+
+
+def as_read(text: str) -> str:
+    """Text as a person reads it: the bidi isolates around interpolated values (which
+    tests/functions/test_messaging.py checks) are invisible."""
+    return _ISOLATES.sub("", text)
+
+
 @dataclass
 class Mail:
-    """One message SES accepted, parsed back from its raw MIME."""
+    """One message SES accepted, parsed back from its raw MIME; subject, text and HTML as
+    a person reads them (`as_read`), the message as sent in `raw`."""
 
     sender: str
     to: list[str]
@@ -265,6 +297,7 @@ class Mail:
     node: str | None = None  # the flow node that sent it (from its signed open pixel)
     enrollment: str | None = None
     clicks: list[str] = field(default_factory=list)  # tracked-link tokens, in order
+    raw: str = ""
 
     @property
     def open_token(self) -> str:
@@ -280,11 +313,12 @@ def parse_mail(raw: str) -> Mail:
     found = Mail(
         sender=str(message["From"]),
         to=[address.lower() for _, address in getaddresses([str(message["To"])])],
-        subject=str(message["Subject"]),
+        subject=as_read(str(message["Subject"])),
         reply_to=str(message["Reply-To"]) if message["Reply-To"] else None,
-        text=text_part.get_content() if text_part is not None else "",
-        html=html,
+        text=as_read(text_part.get_content()) if text_part is not None else "",
+        html=as_read(html) if html is not None else None,
         headers={k: str(v) for k, v in message.items()},
+        raw=raw,
     )
     if html:
         pixel = _OPEN.search(html)

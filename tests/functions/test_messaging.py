@@ -29,6 +29,7 @@ from functions.store.models import Suppression, Team, User
 REGION = "us-east-1"
 SENDER = "Acme <hello@acme.com>"
 PUBLIC = "https://crm.example.com"
+FSI, PDI = "\u2068", "\u2069"  # each interpolated value is a bidi isolate
 HANDLERS = {"send_email": send_email, "send_sms": send_sms, "send_notification": send_notification}
 
 
@@ -108,14 +109,14 @@ def test_personalised_email_with_a_fallback_for_the_missing_name(aws) -> None:
     [message] = sent()
     assert message.destinations == ["x@example.com"]  # once, from the To header
     parsed = mime()
-    assert parsed["Subject"] == "Hi there, welcome"
+    assert parsed["Subject"] == f"Hi {FSI}there{PDI}, welcome"
     assert (parsed["From"], parsed["To"], parsed["Reply-To"]) == (
         SENDER,
         "x@example.com",
         "sales@acme.com",
     )
-    assert "<p>Hello there from Initech</p>" in html_of(parsed)
-    assert "Hello there from Initech" in text_of(parsed)
+    assert "<p>Hello <bdi>there</bdi> from <bdi>Initech</bdi></p>" in html_of(parsed)
+    assert f"Hello {FSI}there{PDI} from {FSI}Initech{PDI}" in text_of(parsed)
     contact = contacts.get_contact(nameless.contact_id)
     assert contact.custom["emails_sent"] == 1
     assert contact.last_contacted_at is not None
@@ -129,7 +130,7 @@ def test_personalised_email_with_a_fallback_for_the_missing_name(aws) -> None:
                 "flow_id": "welcome",
                 "purpose": "marketing",
                 "message_id": result["message_id"],
-                "subject": "Hi there, welcome",
+                "subject": f"Hi {FSI}there{PDI}, welcome",
             },
         )
     ]
@@ -214,34 +215,148 @@ def test_transactional_email_has_no_unsubscribe(aws) -> None:
     parsed = mime()
     assert "List-Unsubscribe" not in parsed
     assert not parsed.is_multipart()
-    assert parsed.get_content().strip() == "<p>Hello Sara from </p>"  # text: not escaped
+    # text: not escaped; the empty company gets no isolate
+    assert parsed.get_content().strip() == f"<p>Hello {FSI}Sara{PDI} from </p>"
 
 
-def test_persian_contact_gets_rtl_text_intact(aws) -> None:
-    mina = contacts.create_contact(
-        {"email": "mina@example.com", "first_name": "مینا", "locale": "fa-IR"}
-    )
+def test_a_persian_template_reads_right_to_left_with_its_text_intact(aws) -> None:
+    mina = contacts.create_contact({"email": "mina@example.com", "first_name": "مینا"})
     params = {
         **EMAIL,
         "subject": "{{ contact.first_name }} عزیز، خوش آمدید",
         "body": "<p>سلام {{ contact.first_name }}، سفارش ۱۲۳ شما ارسال شد.</p>",
         "preheader": "پیش‌نمایش",
     }
-    run("send_email", params, mina.contact_id)
+    run("send_email", params, mina.contact_id)  # no locale: the template decides
 
     parsed = mime()
-    assert parsed["Subject"] == "مینا عزیز، خوش آمدید"
+    assert parsed["Subject"] == f"{FSI}مینا{PDI} عزیز، خوش آمدید"
     html = html_of(parsed)
-    assert '<div dir="rtl"><p>سلام مینا، سفارش ۱۲۳ شما ارسال شد.</p></div>' in html
+    assert html.startswith('<!DOCTYPE html><html dir="rtl">')
+    assert '<div dir="rtl"><p>سلام <bdi>مینا</bdi>، سفارش ۱۲۳ شما ارسال شد.</p></div>' in html
     assert "پیش‌نمایش" in html  # the zero-width non-joiner survives
-    assert "لغو اشتراک" in html
-    assert "سلام مینا، سفارش ۱۲۳ شما ارسال شد." in text_of(parsed)
+    assert "لغو اشتراک" in html  # the footer in the template's language
+    assert f"سلام {FSI}مینا{PDI}، سفارش ۱۲۳ شما ارسال شد." in text_of(parsed)
 
 
-def test_mostly_rtl_text_is_rtl_even_without_a_locale() -> None:
-    assert mail.is_rtl("<p>مرحبا بك في <b>Acme</b></p>")
-    assert not mail.is_rtl("<p>Hello سارا</p>")
-    assert mail.is_rtl("Hello", "he")
+# An English subject and body as a marketer writes them, sent to a Persian contact.
+ENGLISH = {
+    **EMAIL,
+    "subject": "{{ contact.first_name }}, 3 leaks in your follow-ups",
+    "body": "<p>Hi {{ contact.first_name }}. Your team at {{ contact.company_name }} "
+    "loses leads. Read <a href='https://acme.example/leaks?n={{ contact.first_name }}'>"
+    "the guide</a>.</p>",
+}
+
+
+def test_an_english_email_to_a_persian_contact_stays_left_to_right(aws) -> None:
+    sara = contacts.create_contact(
+        {
+            "email": "sara@example.com",
+            "first_name": "سارا",
+            "company_name": "پارس صنعت",
+            "locale": "fa-IR",
+        }
+    )
+    params = {**ENGLISH, "track_clicks": False}
+    run("send_email", params, sara.contact_id)
+
+    parsed = mime()
+    # The name is isolated: shown as written, not reordered into "3 سارا, leaks…".
+    assert parsed["Subject"] == f"{FSI}سارا{PDI}, 3 leaks in your follow-ups"
+    html = html_of(parsed)
+    assert html.startswith('<!DOCTYPE html><html dir="ltr">')
+    assert 'dir="rtl"' not in html  # the contact's locale decides nothing
+    assert (
+        "<p>Hi <bdi>سارا</bdi>. Your team at <bdi>پارس صنعت</bdi> loses leads. "
+        "Read <a href='https://acme.example/leaks?n=سارا'>the guide</a>.</p>"
+    ) in html  # no <bdi> inside the href
+    assert ">Unsubscribe</a>" in html and "لغو اشتراک" not in html
+    text = text_of(parsed)
+    assert f"Hi {FSI}سارا{PDI}. Your team at {FSI}پارس صنعت{PDI} loses leads." in text
+
+
+def test_an_english_product_name_in_a_persian_email_is_isolated(aws) -> None:
+    reza = contacts.create_contact(
+        {"email": "reza@example.com", "first_name": "رضا", "custom": {"plan": "Pro Max 2"}}
+    )
+    params = {
+        **EMAIL,
+        "subject": "{{ contact.plan }} برای شما فعال شد",
+        "body": "<p>{{ contact.first_name }} عزیز، اشتراک {{ contact.plan }} شما فعال است.</p>",
+        "body_format": "html",
+    }
+    run("send_email", params, reza.contact_id)
+
+    parsed = mime()
+    assert parsed["Subject"] == f"{FSI}Pro Max 2{PDI} برای شما فعال شد"
+    html = html_of(parsed)
+    assert (
+        '<div dir="rtl"><p><bdi>رضا</bdi> عزیز، اشتراک <bdi>Pro Max 2</bdi> شما فعال است.</p></div>'
+    ) in html
+    assert f"اشتراک {FSI}Pro Max 2{PDI} شما" in text_of(parsed)
+
+
+def test_a_plain_text_arabic_email_isolates_values_and_keeps_urls_whole(aws) -> None:
+    omar = contacts.create_contact(
+        {
+            "email": "omar@example.com",
+            "first_name": "Omar",
+            "custom": {"website": "https://omar.example/a"},
+        }
+    )
+    params = {
+        **EMAIL,
+        "subject": "مرحبا {{ contact.first_name }}",
+        "body": "مرحبا {{ contact.first_name }}، موقعك {{ contact.website }} جاهز.",
+        "body_format": "text",
+    }
+    run("send_email", params, omar.contact_id)
+
+    parsed = mime()
+    assert parsed["Subject"] == f"مرحبا {FSI}Omar{PDI}"
+    text = text_of(parsed)
+    assert text.startswith(f"مرحبا {FSI}Omar{PDI}، موقعك {FSI}{PUBLIC}/t/c/")
+    # The tracked link ends where the URL did, before the isolate's end.
+    token = re.search(r"/t/c/([A-Za-z0-9_.-]+)", text)[1]
+    assert mail.read_click(token)[3] == "https://omar.example/a"
+    assert f"{token}{PDI} جاهز." in text
+    assert "إلغاء الاشتراك" in text  # an Arabic template's footer
+
+
+def test_a_mixed_template_lets_each_paragraph_find_its_direction(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com", "first_name": "Sara"})
+    params = {
+        **EMAIL,
+        "subject": "Welcome · خوش آمدید",
+        "body": "<p>Welcome, {{ contact.first_name }}!</p><p>خوش آمدید، {{ contact.first_name }}!</p>",
+    }
+    run("send_email", params, sara.contact_id)
+    html = html_of(mime())
+    assert '<html dir="auto">' in html and '<div dir="auto">' in html
+
+
+def test_a_declared_direction_wins(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com", "first_name": "سارا"})
+    run("send_email", {**EMAIL, "direction": "rtl"}, sara.contact_id)
+    assert '<html dir="rtl">' in html_of(mime())
+    body = "<html dir='rtl'><body><p>{{ contact.first_name }}: Acme</p></body></html>"
+    run("send_email", {**EMAIL, "body": body}, sara.contact_id, execution="exec-2")
+    assert '<div dir="rtl"><p><bdi>سارا</bdi>: Acme</p></div>' in html_of(mime())
+
+
+def test_values_in_a_title_or_an_attribute_get_no_bdi(aws) -> None:
+    sara = contacts.create_contact({"email": "sara@example.com", "first_name": "سارا"})
+    body = (
+        "<html><head><title>For {{ contact.first_name }}</title></head><body>"
+        '<img alt="{{ contact.first_name }}" src="https://acme.example/l.png">'
+        "<p>Hi {{ contact.first_name }}</p></body></html>"
+    )
+    run("send_email", {**EMAIL, "body": body}, sara.contact_id)
+    html = html_of(mime())
+    assert "<title>For سارا</title>" in html
+    assert '<img alt="سارا" src="https://acme.example/l.png">' in html
+    assert "<p>Hi <bdi>سارا</bdi></p>" in html
 
 
 def test_html_body_escapes_contact_data(aws) -> None:
@@ -258,7 +373,7 @@ def test_a_whole_html_document_keeps_its_head(aws) -> None:
     run("send_email", {**EMAIL, "body": body}, sara.contact_id)
     html = html_of(mime())
     assert html.startswith("<html><head><title>T</title></head><body style='x'>")
-    assert '<div dir="ltr"><h1>Hi Sara</h1></div>' in html
+    assert '<div dir="ltr"><h1>Hi <bdi>Sara</bdi></h1></div>' in html
     assert html.count("<body") == 1 and html.rstrip().endswith("</body></html>")
 
 
@@ -451,8 +566,8 @@ def test_notification_to_a_team_emails_every_active_member_once(team) -> None:
     [message] = sent()
     assert sorted(message.destinations) == ["u1@acme.com", "u2@acme.com", "u3@acme.com"]
     parsed = mime()
-    assert parsed["Subject"] == "New lead: لیلا"
-    assert parsed.get_content().strip() == "Call lead@example.com"
+    assert parsed["Subject"] == f"New lead: {FSI}لیلا{PDI}"
+    assert parsed.get_content().strip() == f"Call {FSI}lead@example.com{PDI}"
     assert "List-Unsubscribe" not in parsed
     assert kinds(lead.contact_id) == ["notification_sent"]
 

@@ -23,6 +23,7 @@ import boto3
 import pytest
 from click.testing import CliRunner
 
+from functions.direction import FSI, PDI
 from infra.cli import main
 from infra.local import persistence, seed
 from infra.local.commands import TimeScale
@@ -264,7 +265,8 @@ def test_the_stack_serves_persists_restarts_and_never_reseeds(tmp_path: Path) ->
         assert status == 200, answer
         assert answer["status"] == "ended" and answer["nodes"][-1] == "done"
         assert len(answer["emails"]) == 4
-        assert answer["emails"][0]["subject"].startswith("سارا")
+        # The name is isolated, so the comma after it stays on its right in a Persian line.
+        assert answer["emails"][0]["subject"].startswith(f"{FSI}سارا{PDI},")
         assert len(list((data / "outbox").glob("*.eml"))) == outbox
     finally:
         second.stop()
@@ -342,7 +344,10 @@ def test_run_prints_the_path_the_email_the_task_and_the_changes(welcome: Path) -
     assert "SUCCEEDED" in out and "2 days of waits fast-forwarded" in out
     assert "path: welcome → pause → tag → call → done" in out
     assert "emails sent (1):" in out
-    assert "'Welcome, سارا'  to sara.mohammadi@example.com  from Acme <hello@acme.example>" in out
+    assert (
+        f"'Welcome, {FSI}سارا{PDI}'  to sara.mohammadi@example.com  from Acme <hello@acme.example>"
+        in out
+    )
     assert "'Call sara.mohammadi@example.com'  for داریوش صادقی (usr-dariush)" in out
     assert 'tags: ["ebook", "newsletter"] → ["ebook", "newsletter", "welcomed"]' in out
 
@@ -354,7 +359,9 @@ def test_run_with_a_new_contact_reports_the_failed_step(welcome: Path) -> None:
     assert result.exit_code == 1, result.output
     out = result.output
     assert "new.person@example.com (new contact)" in out
-    assert "'Welcome, friend'" in out  # created with email consent, so the email went out
+    assert (
+        f"'Welcome, {FSI}friend{PDI}'" in out
+    )  # created with email consent, so the email went out
     assert "Crm.NoAssignee" in out and "has no owner" in out
     assert "path: welcome → pause → tag → call\n" in out
 
