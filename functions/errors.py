@@ -50,6 +50,9 @@ MissingSecret = _named("Crm.MissingSecret", "A secret named by a step is not con
 FlowRejected = _named(
     "Crm.FlowInvalid", "A flow cannot be published: it has validation errors.", CrmError
 )
+BodyTooLarge = _named(
+    "Http.BodyTooLarge", "A request's body is over the size the call takes.", CrmError
+)
 TriggerTooLarge = _named(
     "Crm.TriggerTooLarge",
     "A trigger's data is over the size that travels with a contact.",

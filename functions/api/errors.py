@@ -37,6 +37,7 @@ STATUS: dict[str, int] = {
     "Crm.SegmentExists": 409,
     "Crm.NotADraft": 409,
     "Crm.TriggerTooLarge": 413,
+    "Http.BodyTooLarge": 413,
     "Crm.InvalidRecord": 422,
     "Crm.InvalidParams": 422,
     "Crm.FlowInvalid": 422,

@@ -20,13 +20,16 @@ _STATUS_TEXT = {
     200: "OK",
     201: "Created",
     202: "Accepted",
+    204: "No content",
     302: "Found: the Location header has where to go",
     400: "The request cannot be read: not JSON, a field missing, of the wrong type or unknown",
     401: "No API key, or an unknown, malformed or revoked one",
     403: "The key's role lacks the permission (named in the message)",
     404: "No such record",
-    409: "Conflicts with a stored record (a contact already has this email)",
-    413: "Too large",
+    409: "Conflicts with a stored record (a contact already has this email), or the record "
+    "kept changing while it was written: read it again and retry",
+    413: "Too large: the body (refused from its Content-Length) or the data it carries",
+    415: "The body is not of the media type the call takes (answered by the gateway)",
     422: "Well-formed but refused by a rule of the CRM; a rejected flow lists every error",
     503: "A temporary failure: retry",
 }
@@ -58,10 +61,20 @@ _ERROR_SCHEMA = {
 }
 
 
+# The gateway's own refusals (a media type it does not route) carry its shape, not ours.
+_GATEWAY_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["Code", "Message"],
+    "properties": {"Code": {"type": "string"}, "Message": {"type": "string"}},
+}
+_NO_BODY = (204, 302)
+
+
 def openapi(app: Any | None = None) -> dict[str, Any]:
     """The OpenAPI document of `app` (functions.app's by default)."""
     from pydantic.json_schema import models_json_schema
 
+    from functions.api.answers import answer_model
     from functions.api.bodies import model
     from functions.api.routing import ROUTES
 
@@ -69,18 +82,33 @@ def openapi(app: Any | None = None) -> dict[str, Any]:
         from functions.app import app
     declared = {(r.method, r.path): r for r in ROUTES}
     names = sorted({n for r in ROUTES for n in (r.body, r.query) if n})
-    _, defs = models_json_schema(
-        [(model(n), "validation") for n in names], ref_template="#/components/schemas/{model}"
+    answers = sorted({r.answer for r in ROUTES if r.answer})
+    # One call for both, so that pydantic names a model used both ways apart.
+    keys, defs = models_json_schema(
+        [(model(n), "validation") for n in names]
+        + [(answer_model(n), "serialization") for n in answers],
+        ref_template="#/components/schemas/{model}",
     )
     schemas = defs.get("$defs", {})
-    queries = {r.query for r in ROUTES} - {r.body for r in ROUTES}  # inlined as parameters
+    # (mode, model name) -> the name its schema got in components
+    refs = {
+        **{("validation", n): _ref_name(keys[(model(n), "validation")]) for n in names},
+        **{
+            ("serialization", n): _ref_name(keys[(answer_model(n), "serialization")])
+            for n in answers
+        },
+    }
+    # Query models are inlined as parameters.
+    queries = {refs["validation", r.query] for r in ROUTES if r.query} - {
+        refs["validation", r.body] for r in ROUTES if r.body
+    }
     paths: dict[str, Any] = {}
     for path in sorted(app.routes):
         for method in sorted(app.routes[path]):
             entry = app.routes[path][method]
             doc = declared.get((method, path))
             operation = (
-                _operation(doc, schemas)
+                _operation(doc, schemas, refs)
                 if doc
                 else _undeclared(entry.view_function, entry.view_name)
             )
@@ -110,6 +138,7 @@ def openapi(app: Any | None = None) -> dict[str, Any]:
             },
             "schemas": {
                 "Error": _ERROR_SCHEMA,
+                "GatewayError": _GATEWAY_ERROR_SCHEMA,
                 **{k: schemas[k] for k in sorted(schemas) if k not in queries},
             },
         },
@@ -137,7 +166,13 @@ def permissions_markdown() -> str:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _operation(doc: Any, schemas: dict[str, Any]) -> dict[str, Any]:
+def _ref_name(key: dict[str, Any]) -> str:
+    return key["$ref"].rsplit("/", 1)[-1]
+
+
+def _operation(
+    doc: Any, schemas: dict[str, Any], refs: dict[tuple[str, str], str]
+) -> dict[str, Any]:
     description = " ".join(part for part in (doc.description, f"Needs `{doc.permission}`.") if part)
     operation: dict[str, Any] = {
         "operationId": doc.name,
@@ -149,25 +184,61 @@ def _operation(doc: Any, schemas: dict[str, Any]) -> dict[str, Any]:
     if doc.public:
         operation["security"] = []  # no API key: a signature or a signed token instead
     if doc.query:
-        operation["parameters"] = _query_parameters(schemas[doc.query])
+        operation["parameters"] = _query_parameters(schemas[refs["validation", doc.query]])
     if doc.body:
         operation["requestBody"] = {
             "required": doc.body_required,
-            "content": {doc.content_type: {"schema": {"$ref": f"#/components/schemas/{doc.body}"}}},
+            "content": {
+                doc.content_type: {
+                    "schema": {"$ref": f"#/components/schemas/{refs['validation', doc.body]}"}
+                }
+            },
         }
     elif doc.content_type != "application/json":
         operation["requestBody"] = {
             "required": True,
             "content": {doc.content_type: {"schema": {"type": "string"}}},
         }
-    responses: dict[str, Any] = {str(doc.status): {"description": _STATUS_TEXT[doc.status]}}
+    responses: dict[str, Any] = {}
+    for status in (doc.status, *doc.also):
+        responses[str(status)] = _success(doc, status, refs)
+    pages = "text/html" in doc.answer_types  # a page answers its errors as pages too
     for status in doc.errors:
+        if status == 415:
+            schema, media = {"$ref": "#/components/schemas/GatewayError"}, "application/json"
+        elif pages:
+            schema, media = {"type": "string"}, "text/html"
+        else:
+            schema, media = {"$ref": "#/components/schemas/Error"}, "application/json"
         responses[str(status)] = {
             "description": _STATUS_TEXT[status],
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            "content": {media: {"schema": schema}},
         }
     operation["responses"] = responses
     return operation
+
+
+def _success(doc: Any, status: int, refs: dict[tuple[str, str], str]) -> dict[str, Any]:
+    response: dict[str, Any] = {"description": _STATUS_TEXT[status]}
+    if status in _NO_BODY:
+        return response
+    content: dict[str, Any] = {}
+    for media in doc.answer_types:
+        if media == "application/json":
+            schema = (
+                {"$ref": f"#/components/schemas/{refs['serialization', doc.answer]}"}
+                if doc.answer
+                else {}
+            )
+        else:
+            schema = (
+                {"type": "string", "format": "binary"}
+                if media.startswith("image/")
+                else {"type": "string"}
+            )
+        content[media] = {"schema": schema}
+    response["content"] = content
+    return response
 
 
 def _undeclared(view: Any, name: str) -> dict[str, Any]:

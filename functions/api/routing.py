@@ -24,15 +24,19 @@ from typing import Any, get_origin
 from chalice import Blueprint, Response
 
 from flows.issues import json_path, message_for
+from functions import json_input
 from functions.api.errors import error_response
 from functions.auth import Principal, principal_for, require
-from functions.errors import BadRequest
+from functions.errors import BadRequest, BodyTooLarge
 from functions.store.plain import plain as record_json  # noqa: F401 (the API's name)
 
 log = logging.getLogger("crmflow.api")
 
 JSON = "application/json"
 MAX_ID = 256  # record ids in paths; ours are under 40 characters
+# Request bodies: a JSON body this size is far past any record's; a route that takes files
+# (imports) says its own, up to what a Lambda is handed (6 MB).
+MAX_BODY = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,10 @@ class RouteDoc:
     errors: tuple[int, ...] = ()
     public: bool = False  # no API key: the view checks a signature or a signed token
     body_required: bool = True  # False: an empty body is the body model's defaults
+    max_body: int = MAX_BODY  # bytes
+    answer: str | None = None  # the model of a JSON answer, in functions.api.answers
+    answer_types: tuple[str, ...] = (JSON,)  # what a success answer may be sent as
+    also: tuple[int, ...] = ()  # other success statuses (same answer), e.g. 204
 
 
 ROUTES: list[RouteDoc] = []
@@ -102,13 +110,20 @@ def route(
     errors: Iterable[int] = (),
     public: bool = False,
     body_required: bool = True,
+    max_body: int = MAX_BODY,
+    answer: str | None = None,
+    answer_types: tuple[str, ...] = (JSON,),
+    also: Iterable[int] = (),
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view(call, **path_params)` on `bp`. `query` and `body` name models in
     functions.api.bodies; with `body_required=False` an empty body stands for the body
     model's defaults. The view returns a JSON-able value (sent with `status`) or a
     Response; it raises named errors for the rest. A `public` route takes no API key up
     front: its view authenticates the request itself (a signature, a signed token), and
-    `permission` says in words what it needs."""
+    `permission` says in words what it needs. A body over `max_body` bytes is refused
+    from its Content-Length, before it is read. `answer` names the model of the JSON
+    answer (functions.api.answers) for the OpenAPI document; `answer_types` lists the
+    media types of non-JSON answers (a page, a CSV file, an image)."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -116,6 +131,7 @@ def route(
             request = bp.current_request
             learn_public_url(request.context)
             try:
+                refuse_large_body(request.headers, max_body)
                 principal = None if public else principal_for(request.headers)
                 if principal is not None:
                     log.info("%s %s by key %s", method, path, principal.key_id)
@@ -156,14 +172,33 @@ def route(
                 query,
                 body,
                 content_type,
-                tuple(sorted(set(errors) if public else {401, 403, *errors})),
+                _documented_errors(
+                    [*errors, *([400] if query else [])], public, takes_body=method != "GET"
+                ),
                 public,
                 body_required,
+                max_body,
+                answer,
+                answer_types,
+                tuple(also),
             )
         )
         return view
 
     return register
+
+
+def _documented_errors(errors: Iterable[int], public: bool, takes_body: bool) -> tuple[int, ...]:
+    """What a route may answer besides success, beyond what it declared: any keyed route
+    401 and 403; any route with a body 400 (unreadable), 409 (the record changed under
+    us), 413 (too large), 415 (not the declared media type) and 422 (a rule of the CRM);
+    every route 503 (a temporary failure: retry)."""
+    found = set(errors) | {503}
+    if not public:
+        found |= {401, 403}
+    if takes_body:
+        found |= {400, 409, 413, 415, 422}
+    return tuple(sorted(found))
 
 
 def json_response(value: Any, status: int = 200) -> Response:
@@ -177,20 +212,22 @@ def json_response(value: Any, status: int = 200) -> Response:
 # --- reading requests ----------------------------------------------------------------------
 
 
+def refuse_large_body(headers: Mapping[str, str], limit: int) -> None:
+    """BodyTooLarge when the request says its body is over `limit` bytes: checked before
+    the body is read, so a huge upload costs nothing."""
+    declared = (headers.get("content-length") or "").strip()
+    if declared.isdecimal() and int(declared) > limit:
+        raise BodyTooLarge(
+            f"the body is {int(declared):,} bytes; this call takes at most {limit:,}"
+        )
+
+
 def parse_json(name: str, raw: bytes | str | None) -> Any:
     """The body as the model `name`; BadRequest naming the problem (not JSON, a field
     missing or of the wrong type, an unknown field)."""
     if not raw or not raw.strip():
         raise BadRequest("the body is empty: send a JSON object")
-    try:
-        data = json.loads(raw)
-    except UnicodeDecodeError as exc:
-        raise BadRequest(f"the body is not UTF-8 text (byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise BadRequest(
-            f"the body is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
-        ) from None
-    return validated(name, data, "body")
+    return validated(name, json_input.loads(raw), "body")
 
 
 def _given(raw: bytes | str | None) -> bool:

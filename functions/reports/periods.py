@@ -17,6 +17,9 @@ from functions.errors import BadRequest
 Kind = Literal["week", "month"]
 DEFAULT_PERIODS = 12
 MAX_DAYS = 731  # two years of days: a report reads each day's rows, so keep it bounded
+# Days a report may name: room for any CRM's history and plans, and far from the ends of
+# Python's calendar (year 1 and 9999), where a period's first or last day cannot exist.
+FIRST_DAY, LAST_DAY = date(1970, 1, 1), date(2999, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ def today() -> date:
 
 def resolve(kind: Kind, start: date | None, end: date | None) -> tuple[date, date]:
     """The range asked for, with the defaults filled in; BadRequest naming what is wrong."""
+    for name, day in (("start", start), ("end", end)):
+        if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+            raise BadRequest(
+                f"{name} ({day}) is outside the days reports cover, {FIRST_DAY} to {LAST_DAY}"
+            )
     end = end or today()
     start = start or _periods_back(kind, end, DEFAULT_PERIODS - 1)
     if end < start:

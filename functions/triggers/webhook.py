@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from flows.contract import MAX_TRIGGER_BYTES
+from functions import json_input
 from functions.enrollments import enroll, published
 from functions.errors import (
     BadRequest,
@@ -136,12 +137,7 @@ def parse_json(body: bytes) -> dict[str, Any]:
     """The body as a JSON object, or BadRequest / TriggerTooLarge naming the problem."""
     if len(body) > MAX_BODY:
         raise TriggerTooLarge(f"the body is {len(body):,} bytes; at most {MAX_BODY:,} are read")
-    try:
-        payload = json.loads(body.decode("utf-8") if body else "")
-    except UnicodeDecodeError:
-        raise BadRequest("the body is not UTF-8 text") from None
-    except json.JSONDecodeError as exc:
-        raise BadRequest(f"the body is not JSON: {exc}") from None
+    payload = json_input.loads(body or b"")
     if not isinstance(payload, dict):
         raise BadRequest(f"the body must be a JSON object, not a JSON {type(payload).__name__}")
     size = len(json.dumps(payload, ensure_ascii=False, separators=(",", ":")).encode())
