@@ -36,6 +36,14 @@ NoPhone = _named("Crm.NoPhone", "The contact has no valid phone number for SMS."
 TemplateError = _named(
     "Crm.TemplateError", "A personalisation template failed to render.", CrmError
 )
+TemplateTooLarge = _named(
+    "Template.TooLarge",
+    "A template would render more text, or build a bigger value, than its limit allows.",
+    TemplateError,
+)
+TemplateTooSlow = _named(
+    "Template.TooSlow", "A template took longer to render than its time budget.", TemplateError
+)
 FlowNotFound = _named("Crm.FlowNotFound", "No published flow has this id.", CrmError)
 NoAssignee = _named("Crm.NoAssignee", "No user could be picked (empty team, no owner).", CrmError)
 HttpTimeout = _named("Http.Timeout", "The remote system did not answer in time.", Transient)
@@ -47,6 +55,9 @@ HttpRefused = _named(
     "Http.Refused", "The URL points at a private, loopback or link-local address.", CrmError
 )
 MissingSecret = _named("Crm.MissingSecret", "A secret named by a step is not configured.", CrmError)
+SecretNotGranted = _named(
+    "Crm.SecretNotGranted", "A flow names a secret not granted to flows (not FLOW_…).", CrmError
+)
 FlowRejected = _named(
     "Crm.FlowInvalid", "A flow cannot be published: it has validation errors.", CrmError
 )
@@ -76,6 +87,16 @@ BadRequest = _named(
     CrmError,
 )
 EnrollmentNotFound = _named("Crm.EnrollmentNotFound", "No enrollment has this id.", CrmError)
+IdempotencyInProgress = _named(
+    "Http.IdempotencyInProgress",
+    "A delivery with this Idempotency-Key or signature is still being handled; retry shortly.",
+    CrmError,
+)
+IdempotencyKeyReused = _named(
+    "Http.IdempotencyKeyReused",
+    "An Idempotency-Key was already used with a different request body.",
+    CrmError,
+)
 NotADraft = _named(
     "Crm.NotADraft", "Only a flow that was never published can be deleted.", CrmError
 )

@@ -36,6 +36,8 @@ STATUS: dict[str, int] = {
     "Crm.Conflict": 409,  # the record kept changing under us: try again
     "Crm.SegmentExists": 409,
     "Crm.NotADraft": 409,
+    "Http.IdempotencyInProgress": 409,  # the first delivery with the key is still running
+    "Http.IdempotencyKeyReused": 422,
     "Crm.TriggerTooLarge": 413,
     "Http.BodyTooLarge": 413,
     "Crm.InvalidRecord": 422,
@@ -78,8 +80,8 @@ def error_response(exc: BaseException) -> Response:
     headers = {"Content-Type": "application/json"}
     if status == 401:
         headers["WWW-Authenticate"] = 'Bearer realm="crmflow"'
-    elif status == 503:
-        headers["Retry-After"] = "1"
+    elif status == 503 or type(exc).__name__ == "Http.IdempotencyInProgress":
+        headers["Retry-After"] = "1"  # seconds: a temporary state, worth a retry soon
     return Response(body=body, status_code=status, headers=headers)
 
 

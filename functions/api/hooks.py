@@ -19,16 +19,19 @@ bp = Blueprint(__name__)
     method="POST",
     permission="an HMAC signature (X-Crmflow-Signature), or a key with hooks:call for the flow",
     status=202,
-    errors=(400, 401, 403, 404, 413, 503),
+    errors=(400, 401, 403, 404, 409, 413, 422, 503),
     public=True,
 )
 def hooks_call(call: Call, flow_id: str) -> Any:
     """Start the flow for the contact the JSON body names.
 
     The body is a JSON object; the flow's trigger says which key holds the email and which
-    keys fill contact fields. `Idempotency-Key` makes a re-delivery return the first answer
-    and start nothing. Answers 202 with the enrollment and execution ids, or 200 with
-    `enrolled: false` and the reason when the contact is already in the flow.
+    keys fill contact fields. `Idempotency-Key` (kept 7 days) makes a re-delivery return
+    the first answer and start nothing, as does a signed request replayed within its five
+    minutes. Answers 202 with the enrollment and execution ids, or 200 with
+    `enrolled: false` and the reason when the contact is already in the flow; 409
+    `IdempotencyInProgress` while the first delivery with the key is still being handled
+    (retry shortly); 422 `IdempotencyKeyReused` for a key sent before with another body.
     """
     from functions.triggers.webhook import accept
 

@@ -450,15 +450,18 @@ class DueDate(Model):
 
 
 class Delivery(Model):
-    """A delivery already handled (Idempotency-Key of a hook, id of an event) and the
-    answer it got, so a re-delivery gets the same answer and changes nothing."""
+    """A delivery already handled (Idempotency-Key of a hook, a hook's signature, id of an
+    event) and the answer it got, so a re-delivery gets the same answer and changes nothing.
+    A hook claims its key before the work (`pending` set) and stores the answer after."""
 
     Meta = _meta("deliveries", ttl="expires")
     key = UnicodeAttribute(hash_key=True)
     answer = JSONAttribute(default=dict)
     status = NumberAttribute(default=202)
-    at = UTCDateTimeAttribute()
-    expires = NumberAttribute()  # TTL
+    at = UTCDateTimeAttribute()  # answered, or claimed while `pending`
+    expires = NumberAttribute()  # TTL: a week for keys, the signature window for signatures
+    request_hash = UnicodeAttribute(null=True)  # of flow and canonical body: reuse is refused
+    pending = UnicodeAttribute(null=True)  # the claiming attempt's token until it answers
 
 
 class ApiKeysById(GlobalSecondaryIndex):

@@ -3,8 +3,11 @@
 Authentication is an HMAC-SHA256 signature or an API key. A signed request carries
 `X-Crmflow-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>">`, keyed by
 the flow's hook secret (the secret named `HOOK_<FLOW_ID>`, e.g. CRMFLOW_SECRET_HOOK_LEAD_CAPTURE);
-requests older than five minutes are refused, so a captured request cannot be replayed.
-An `Idempotency-Key` header makes a re-delivery a no-op that gets the first answer.
+requests more than five minutes from now are refused, and a signature already seen within
+those minutes gets the first answer and starts nothing, so a captured request cannot be
+replayed. An `Idempotency-Key` header makes a re-delivery a no-op that gets the first
+answer; reused with another body it is refused. Both are claimed in the Delivery table
+before the work (triggers/deliveries.py): parallel deliveries do the work once.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,8 +28,10 @@ from functions.errors import (
     BadRequest,
     BadSignature,
     ContactNotFound,
+    DuplicateEmail,
     FlowNotFound,
     InvalidRecord,
+    MissingSecret,
     TriggerTooLarge,
 )
 from functions.secrets import secret
@@ -36,12 +42,16 @@ from functions.store.contacts import (
 )
 from functions.store.fields import contact_fields
 from functions.store.models import FlowRecord, FlowVersion
-from functions.triggers.deliveries import delivered, remember
+from functions.triggers.deliveries import Claim, claim, finish, release
 from functions.triggers.index import enrollment_id
+
+log = logging.getLogger("crmflow.hooks")
 
 SIGNATURE_HEADER = "x-crmflow-signature"
 IDEMPOTENCY_HEADER = "idempotency-key"
 MAX_AGE = 300  # seconds a signed request stays valid
+SEEN_FOR = MAX_AGE + 60  # seconds past its timestamp a signature is remembered (clock skew)
+MAX_KEY = 255  # characters of an Idempotency-Key (as Stripe)
 MAX_BODY = 256 * 1024
 
 
@@ -70,7 +80,11 @@ def accept(
 ) -> Answer:
     """Authenticate, then create or update the contact and enroll it. `check_api_key`
     raises when the request's API key may not call this hook; it is used for requests
-    without a signature. Every refusal is a named error whose message names the problem."""
+    without a signature. Every refusal is a named error whose message names the problem.
+
+    A signature seen before, or an Idempotency-Key used before, gets the answer its first
+    delivery got and starts nothing; IdempotencyInProgress while that delivery is still at
+    work, IdempotencyKeyReused when the key came with another body."""
     headers = {k.lower(): v for k, v in headers.items()}
     flow = published(flow_id)
     if flow.trigger_kind != "webhook":
@@ -78,18 +92,59 @@ def accept(
             f"flow '{flow_id}' is started by a {flow.trigger_kind} trigger, not by a webhook"
         )
     params = _trigger_params(flow)
+    signed: tuple[int, str] | None = None
     if SIGNATURE_HEADER in headers:
-        verify(flow_id, body, headers[SIGNATURE_HEADER])
+        signed = verify(flow_id, body, headers[SIGNATURE_HEADER])
     elif params.get("require_signature"):
         raise BadSignature(f"flow '{flow_id}' accepts only signed requests ({SIGNATURE_HEADER})")
     else:
         check_api_key()
     key = headers.get(IDEMPOTENCY_HEADER, "").strip()
-    if key:
-        seen = delivered(f"hook#{flow_id}#{key}")
-        if seen is not None:
-            return Answer(*seen)
+    if len(key) > MAX_KEY:
+        raise BadRequest(f"the Idempotency-Key is {len(key):,} characters; at most {MAX_KEY}")
     payload = parse_json(body)
+    request_hash = fingerprint(flow_id, payload)
+    held: list[Claim] = []
+    answer: Answer | None = None
+    try:
+        if signed is not None:
+            # Headers are not signed: the signature alone says "the same request".
+            timestamp, mac = signed
+            got = claim(
+                f"sig#{flow_id}#{mac}",
+                request_hash,
+                label="this signature",
+                expires=timestamp + SEEN_FOR,
+            )
+            if not isinstance(got, Claim):
+                return Answer(*got)
+            held.append(got)
+        if key:
+            got = claim(f"hook#{flow_id}#{key}", request_hash, label=f"Idempotency-Key '{key}'")
+            if isinstance(got, Claim):
+                held.append(got)
+            else:  # a retry its sender signed anew: the signature gets the first answer too
+                answer = Answer(*got)
+        if answer is None:
+            answer = _start(flow, payload, params, key)
+    except BaseException:
+        for taken in held:
+            release(taken)
+        raise
+    for taken in held:
+        finish(taken, answer.status, answer.body)
+    return answer
+
+
+def fingerprint(flow_id: str, payload: dict[str, Any]) -> str:
+    """What makes two deliveries the same request: the flow and the body's JSON value
+    (key order and spacing aside)."""
+    canonical = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(f"{flow_id}\n{canonical}".encode()).hexdigest()
+
+
+def _start(flow: FlowRecord, payload: dict[str, Any], params: dict[str, Any], key: str) -> Answer:
+    flow_id = flow.flow_id
     contact_id = _contact_for(payload, params)
     run = enroll(
         flow_id,
@@ -100,7 +155,7 @@ def accept(
         flow=flow,
         contact_checked=True,
     )
-    answer = Answer(
+    return Answer(
         202 if run.enrolled else 200,
         {
             "enrolled": run.enrolled,
@@ -110,13 +165,11 @@ def accept(
             **({"reason": run.reason} if run.reason else {}),
         },
     )
-    if key:
-        remember(f"hook#{flow_id}#{key}", answer.status, answer.body)
-    return answer
 
 
-def verify(flow_id: str, body: bytes, header: str) -> None:
-    """Check a `t=…,v1=…` signature over timestamp and body; BadSignature says what failed."""
+def verify(flow_id: str, body: bytes, header: str) -> tuple[int, str]:
+    """Check a `t=…,v1=…` signature over timestamp and body; its timestamp and HMAC when it
+    checks out, BadSignature saying what failed when not."""
     parts = dict(p.split("=", 1) for p in header.split(",") if "=" in p)
     try:
         timestamp = int(parts.get("t", ""))
@@ -128,9 +181,22 @@ def verify(flow_id: str, body: bytes, header: str) -> None:
             "sign each delivery when it is sent"
         )
     given = parts.get("v1", "")
-    expected = sign(secret(hook_secret_name(flow_id)), body, timestamp).split("v1=", 1)[1]
+    try:
+        key = secret(hook_secret_name(flow_id))
+    except MissingSecret:
+        # The caller cannot fix our configuration, and must not learn its names: the
+        # operator finds the setting in the log.
+        log.warning(
+            "hook %s got a signed call; %s is not configured", flow_id, hook_secret_name(flow_id)
+        )
+        raise BadSignature(
+            f"flow '{flow_id}' takes no signed calls: it has no signing secret; "
+            "call it with an API key, or ask an admin to set one"
+        ) from None
+    expected = sign(key, body, timestamp).split("v1=", 1)[1]
     if not hmac.compare_digest(given, expected):
         raise BadSignature("the signature does not match the body and timestamp")
+    return timestamp, expected
 
 
 def parse_json(body: bytes) -> dict[str, Any]:
@@ -185,15 +251,20 @@ def _contact_for(payload: dict[str, Any], params: dict[str, Any]) -> str:
     except InvalidRecord as exc:
         raise BadRequest(str(exc)) from None
     existing = find_by_email(fields["email"])
-    if existing is not None:
-        if len(fields) > 1:
-            update_contact(existing.contact_id, lambda c: _merge(c, fields))
-        return existing.contact_id
-    if not params.get("create_contact", True):
-        raise ContactNotFound(
-            f"no contact has email {fields['email']}, and this flow does not create contacts"
-        )
-    return create_contact(fields).contact_id
+    if existing is None:
+        if not params.get("create_contact", True):
+            raise ContactNotFound(
+                f"no contact has email {fields['email']}, and this flow does not create contacts"
+            )
+        try:
+            return create_contact(fields).contact_id
+        except DuplicateEmail:  # a delivery beside this one created it first: merge into it
+            existing = find_by_email(fields["email"])
+            if existing is None:
+                raise
+    if len(fields) > 1:
+        update_contact(existing.contact_id, lambda c: _merge(c, fields))
+    return existing.contact_id
 
 
 def _merge(contact: Any, fields: dict[str, Any]) -> None:

@@ -165,3 +165,15 @@ def test_the_links_of_a_sent_email_open_click_and_unsubscribe_without_a_key(api)
 
 def _flows(contact_id: str) -> list[Any]:
     return [e.flow_id for e in enrollments_of(contact_id)]
+
+
+def test_a_signed_call_to_a_hook_without_a_secret_is_401_naming_no_setting(
+    api, monkeypatch
+) -> None:
+    monkeypatch.delenv("CRMFLOW_SECRET_HOOK_WELCOME")
+    answer = api.post("/hooks/welcome", raw=BODY, headers=signed(BODY))
+    assert answer.status == 401, answer.body
+    assert answer.error["code"] == "BadSignature"
+    assert "no signing secret" in answer.error["message"]
+    assert "CRMFLOW" not in answer.error["message"]  # configuration is not the caller's
+    assert started() == 0

@@ -168,7 +168,8 @@ def test_a_hook_for_a_contact_already_in_the_flow_says_so(engine, monkeypatch) -
     doc = waiting("waiting-hook")
     doc["trigger"] = node("start", "webhook", email_key="email")
     publish(doc)
-    first = post("waiting-hook", {"email": "sara@example.com"})
+    first = post("waiting-hook", {"email": "sara@example.com"}, t=int(time.time()) - 1)
+    # Signed a second later: a new delivery, not a replay of the first.
     again = post("waiting-hook", {"email": "sara@example.com"})
     assert (again.status, again.body["enrolled"], again.body["reason"]) == (
         200,
