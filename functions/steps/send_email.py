@@ -14,7 +14,7 @@ from typing import Any
 from functions import email as mail
 from functions.direction import language_of, of_template
 from functions.errors import TemplateError
-from functions.render import owner_view, related_views, render
+from functions.render import LONG_TEXT, ONE_LINE, owner_view, related_views, render
 from functions.steps.base import Step, once
 from functions.store.contacts import add_activity, get_contact, now, update_contact
 from functions.store.models import Contact, Suppression, User
@@ -45,18 +45,33 @@ def _send(step: Step) -> dict[str, Any]:
     fallbacks = params.fallbacks
     is_html = params.body_format == "html"
 
-    def text(source: str, *, as_html: bool = False) -> str:
-        return render(source, context, fallbacks=fallbacks, html=as_html, isolate=True)
+    def text(source: str, what: str, max_chars: int, *, as_html: bool = False) -> str:
+        return render(
+            source,
+            context,
+            fallbacks=fallbacks,
+            html=as_html,
+            isolate=True,
+            what=what,
+            max_chars=max_chars,
+        )
 
-    subject = mail.one_line(text(params.subject))
+    def address(source: str, what: str) -> str:
+        return render(source, context, fallbacks=fallbacks, what=what, max_chars=ONE_LINE)
+
+    subject = mail.one_line(text(params.subject, "the subject", ONE_LINE))
     if not subject:
         raise TemplateError("the subject rendered empty; give its fields a fallback")
-    sender = render(params.from_email, context, fallbacks=fallbacks)
-    reply_to = render(params.reply_to, context, fallbacks=fallbacks) if params.reply_to else None
-    body = text(params.body, as_html=is_html)
+    sender = address(params.from_email, "the sender")
+    reply_to = address(params.reply_to, "the reply-to address") if params.reply_to else None
+    body = text(params.body, "the body", LONG_TEXT, as_html=is_html)
     if not body.strip():
         raise TemplateError("the body rendered empty; give its fields a fallback")
-    preheader = text(params.preheader, as_html=is_html) if params.preheader else ""
+    preheader = (
+        text(params.preheader, "the preheader", ONE_LINE, as_html=is_html)
+        if params.preheader
+        else ""
+    )
     if params.track_clicks:
         body = mail.track_links(body, links.click, is_html=is_html)
     sources = (params.subject, params.body, params.preheader or "")

@@ -22,7 +22,7 @@ from functions.errors import (
     RecordNotFound,
     TemplateError,
 )
-from functions.render import owner_view, related_views, render
+from functions.render import ONE_LINE, owner_view, related_views, render
 from functions.steps.base import Step, once
 from functions.store.contacts import add_activity, get_contact
 from functions.store.models import Contact, Team, User
@@ -56,8 +56,10 @@ def _notify(step: Step) -> dict[str, Any]:
     }
     # Bidi isolates for people reading an email; a webhook's consumer may be a program.
     isolate = params.channel != "webhook"
-    subject = mail.one_line(render(params.subject, context, isolate=isolate))
-    message = render(params.message, context, isolate=isolate)
+    subject = mail.one_line(
+        render(params.subject, context, isolate=isolate, what="the subject", max_chars=ONE_LINE)
+    )
+    message = render(params.message, context, isolate=isolate, what="the message")
     if not subject or not message.strip():
         raise TemplateError("the notification's subject or message rendered empty")
     if params.channel == "webhook":

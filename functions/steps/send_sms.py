@@ -41,7 +41,7 @@ def _send(step: Step) -> dict[str, Any]:
         "trigger": step.trigger,
         **related_views(contact, step.trigger, step.params.message),
     }
-    message = render(step.params.message, context).strip()
+    message = render(step.params.message, context, what="the SMS text").strip()
     if not message:
         raise TemplateError("the SMS text rendered empty")
     request: dict[str, Any] = {"PhoneNumber": phone, "Message": message}
