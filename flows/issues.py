@@ -71,7 +71,7 @@ _PATTERN_HINTS = {
     r"^[A-Za-z][A-Za-z0-9_-]{0,63}$": "start with a letter and use letters, digits, _ or - (at most 64)",
     r"^[a-z0-9][a-z0-9-]{0,62}$": "use lowercase letters, digits and - (at most 63)",
     r"^[a-z][a-z0-9_]{0,39}$": "use lowercase letters, digits and _, starting with a letter",
-    r"^[A-Z][A-Z0-9_]{1,63}$": "name the secret in UPPER_SNAKE_CASE, e.g. CRM_API_TOKEN",
+    r"^[A-Z][A-Z0-9_]{1,63}$": "name the secret in UPPER_SNAKE_CASE, e.g. FLOW_CRM_API_TOKEN",
     r"^([01]\d|2[0-3]):[0-5]\d$": "write the time as HH:MM, e.g. 09:30",
 }
 

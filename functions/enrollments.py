@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import json
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,16 +22,22 @@ from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from flows.contract import ContractError, execution_input, execution_name
-from functions import aws, sandbox
+from functions import aws, errors, sandbox
 from functions.errors import FlowNotFound, Transient, TriggerTooLarge
 from functions.store.contacts import add_activity, cancelled_by_condition, get_contact, now
 from functions.store.ids import new_id
 from functions.store.models import Enrollment, FlowRecord, Membership
+from functions.store.plain import plain
 
 ACTIVE = ("starting", "active")
 # Why a contact leaves: the reasons the compiled finish states send, plus unenrolled.
 LEFT = ("completed", "ended", "goal", "unenrolled", "failed", "interrupted")
 STOP_ERRORS = {"unenrolled": "Crm.Unenrolled", "goal": "Crm.GoalMet"}
+MAX_CAUSE = 1000  # characters of an error's cause kept on the enrollment
+MAX_ERROR_NAME = 200
+# An absolute file path (two segments or more) not inside a URL: `/var/task/functions/x.py`.
+_FILE_PATH = re.compile(r"(?<![\w:/.])(?:/[\w.@+-]+){2,}/?")
+_TRACEBACK = "Traceback (most recent call last)"
 
 
 @dataclass(frozen=True)
@@ -153,7 +160,7 @@ def leave(
                 Enrollment.status.set(reason),
                 Enrollment.left_at.set(at),
                 *([Enrollment.left_node.set(node)] if node else []),
-                *([Enrollment.error.set(error)] if error else []),
+                *([Enrollment.error.set(public_error(error))] if error else []),
             ],
             condition=Enrollment.status.is_in(*ACTIVE),
         )
@@ -191,6 +198,46 @@ def published(flow_id: str) -> FlowRecord:
     if flow.status != "published" or not flow.state_machine_arn:
         raise FlowNotFound(f"flow '{flow_id}' is {flow.status}, not published")
     return flow
+
+
+def public_error(error: Any) -> dict[str, str] | None:
+    """A failed step's error as people may see it: `{"Error": name, "Cause": message}`.
+
+    Step Functions records a Lambda failure's Cause as the runtime's JSON error document
+    (`errorMessage`, `errorType`, `stackTrace` with the server's file paths): only its
+    `errorMessage` is kept. Our named errors' messages are written for people; any other
+    exception's message loses file paths and anything from a traceback on. The whole trace
+    stays in the step's logs and in the execution's history in Step Functions.
+    """
+    if not isinstance(error, dict):
+        return None
+    name = str(error.get("Error") or "")[:MAX_ERROR_NAME]
+    cause = error.get("Cause")
+    with contextlib.suppress(TypeError, ValueError):
+        cause = json.loads(cause)
+    if isinstance(cause, dict):
+        cause = cause.get("errorMessage", "")
+    cause = "" if cause is None else cause if isinstance(cause, str) else json.dumps(cause)
+    if name not in _named_errors():
+        cause = _FILE_PATH.sub("…", cause.split(_TRACEBACK, 1)[0]).strip()
+    return {"Error": name, "Cause": cause[:MAX_CAUSE]}
+
+
+def enrollment_json(enrollment: Enrollment) -> dict[str, Any]:
+    """An enrollment as the API answers it: its error without traces (see public_error);
+    records stored before errors were cleaned on the way in are cleaned here."""
+    answer = plain(enrollment)
+    answer["error"] = public_error(enrollment.error)
+    return answer
+
+
+@functools.cache
+def _named_errors() -> frozenset[str]:
+    return frozenset(
+        value.__name__
+        for value in vars(errors).values()
+        if isinstance(value, type) and issubclass(value, errors.CrmError)
+    )
 
 
 def enrollments_of(contact_id: str, limit: int = 50) -> list[Enrollment]:

@@ -6,6 +6,12 @@ host is resolved once, every address is checked, and the connection goes to that
 IP (Host header and TLS SNI/certificate name stay the URL's host), so a DNS answer that
 changes between the check and the connect (rebinding) cannot redirect it. Redirects are
 followed only to the same origin, each re-checked the same way.
+
+CRMFLOW_HTTP_ALLOW lets flows reach chosen private targets: comma-separated host names,
+IPs or networks, each with an optional port (`localhost:8080`, `10.0.0.0/8:8443`,
+`[::1]:8080`, `[fd00::/8]:443`). An entry matches host AND port: without a port it allows
+only 80 and 443, so allowing a host's web server does not open its other services (on the
+local stack, moto's AWS endpoint listens on localhost too).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ ALLOW_ENV = "CRMFLOW_HTTP_ALLOW"
 MAX_REDIRECTS = 3
 REDIRECTS = frozenset({301, 302, 303, 307, 308})
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+_BARE_PORTS = frozenset(_DEFAULT_PORTS.values())  # what an allow-list entry without a port allows
 _SECRET_HEADER_WORDS = ("auth", "key", "token", "secret", "signature", "cookie")
 _NAT64 = ipaddress.ip_network("64:ff9b::/96")
 
@@ -90,15 +97,20 @@ def resolve(url: str) -> Target:
     if not addresses:
         raise HttpRetryable(f"{host} has no address")
     hosts, networks = _allowed()
-    if host not in hosts:
+    if (host, port) not in hosts:
         for address in addresses:
             why = _non_public(address)
             if why and not any(
-                address in net for net in networks if net.version == address.version
+                address in net and port in ports
+                for net, ports in networks
+                if net.version == address.version
             ):
+                name = f"[{host}]" if ":" in host else host
+                listed = name if port in _BARE_PORTS else f"{name}:{port}"
                 raise HttpRefused(
-                    f"{host} resolves to {address}, a {why} address; requests to it are "
-                    f"refused unless {ALLOW_ENV} lists it"
+                    f"{host} resolves to {address}, a {why} address; requests to it on port "
+                    f"{port} are refused unless {ALLOW_ENV} lists {listed} (an entry without "
+                    "a port allows only 80 and 443)"
                 )
     path = parts.path or "/"
     if parts.query:
@@ -265,15 +277,39 @@ def _non_public(address: IPAddress) -> str | None:
     return None
 
 
-def _allowed() -> tuple[set[str], list[ipaddress.IPv4Network | ipaddress.IPv6Network]]:
-    hosts: set[str] = set()
-    networks: list[ipaddress.IPv4Network | ipaddress.IPv6Network] = []
-    for entry in os.environ.get(ALLOW_ENV, "").split(","):
-        entry = entry.strip().strip("[]").lower()
-        if not entry:
-            continue
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def _allowed() -> tuple[set[tuple[str, int]], list[tuple[Network, frozenset[int]]]]:
+    """(host, port) pairs and (network, ports) of CRMFLOW_HTTP_ALLOW; see the module's doc."""
+    hosts: set[tuple[str, int]] = set()
+    networks: list[tuple[Network, frozenset[int]]] = []
+    for raw in os.environ.get(ALLOW_ENV, "").split(","):
+        entry, ports = _split_port(raw.strip().lower())
+        if not entry or ports is None:
+            continue  # an entry whose port is not a port allows nothing
         try:
-            networks.append(ipaddress.ip_network(entry, strict=False))
+            networks.append((ipaddress.ip_network(entry, strict=False), ports))
         except ValueError:
-            hosts.add(entry.rstrip("."))
+            hosts.update((entry.rstrip("."), port) for port in ports)
     return hosts, networks
+
+
+def _split_port(entry: str) -> tuple[str, frozenset[int] | None]:
+    """(host or network, the ports it allows): `[v6]:port` and `name:port` carry one port;
+    a bare entry, an unbracketed IPv6 address among them, allows 80 and 443."""
+    if entry.startswith("["):
+        inside, _, rest = entry[1:].partition("]")
+        if not rest:
+            return inside, _BARE_PORTS
+        return inside, _port(rest[1:]) if rest.startswith(":") else None
+    if entry.count(":") == 1:
+        name, _, port = entry.partition(":")
+        return name, _port(port)
+    return entry, _BARE_PORTS
+
+
+def _port(text: str) -> frozenset[int] | None:
+    if not text.isdigit() or not 0 < int(text) < 65536:
+        return None
+    return frozenset({int(text)})

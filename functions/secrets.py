@@ -1,10 +1,15 @@
 """Secrets by name, for steps that call other systems (API keys, tokens).
 
-A flow names a secret (`API_TOKEN`), never holds its value. The value comes from the
-environment (`CRMFLOW_SECRET_API_TOKEN`, set per stage) or, when
+A flow names a secret (`FLOW_API_TOKEN`), never holds its value. The value comes from the
+environment (`CRMFLOW_SECRET_FLOW_API_TOKEN`, set per stage) or, when
 `CRMFLOW_SECRETS_SSM_PREFIX` is set (e.g. `/crmflow/prod/`), from SSM Parameter Store
 (SecureString, decrypted), cached for a few minutes per Lambda container. Values are never
 logged and never put in errors or results: messages name the secret only.
+
+Flows reach secrets only through `Secrets`, which checks every name against the rule in
+flows/nodes/http_request.py (only `FLOW_…` names; hook signing keys never) before it reads
+anything: validation refuses other names too, and this catches flows saved before the rule
+and names chosen at run time. `secret()` itself is crmflow's own door (hook signatures).
 """
 
 from __future__ import annotations
@@ -16,7 +21,8 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from functions.errors import MissingSecret, Transient
+from flows.nodes.http_request import secret_refusal
+from functions.errors import MissingSecret, SecretNotGranted, Transient
 
 ENV_PREFIX = "CRMFLOW_SECRET_"
 SSM_PREFIX_ENV = "CRMFLOW_SECRETS_SSM_PREFIX"
@@ -29,7 +35,8 @@ _quiet = threading.local()
 
 
 def secret(name: str) -> str:
-    """The value of secret `name`; Crm.MissingSecret when it is configured nowhere."""
+    """The value of secret `name`, any name: for crmflow's own use, never a flow's (flows go
+    through `Secrets`). Crm.MissingSecret when it is configured nowhere."""
     value = os.environ.get(ENV_PREFIX + name)
     if value:
         return value
@@ -57,8 +64,9 @@ def clear_cache() -> None:
 
 
 class Secrets:
-    """`{{ secrets.NAME }}` in templates: fetches only the secrets a template uses, and
-    remembers their values so callers can redact them from anything they return.
+    """`{{ secrets.FLOW_NAME }}` in templates (and `auth_secret`): fetches only the secrets a
+    template uses, only those granted to flows (Crm.SecretNotGranted otherwise, before any
+    read), and remembers their values so callers can redact them from anything they return.
 
     Not a Mapping on purpose: a template can look one secret up by name, but cannot list,
     iterate or reach the remembered values (the sandbox hides `_` attributes)."""
@@ -72,6 +80,9 @@ class Secrets:
         if not isinstance(name, str):
             raise KeyError(name)
         if name not in self._used:
+            refusal = secret_refusal(name)
+            if refusal:
+                raise SecretNotGranted(refusal)
             self._used[name] = secret(name)
         return self._used[name]
 

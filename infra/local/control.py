@@ -54,6 +54,7 @@ def add_local_routes(app: Any) -> None:
 
     @app.route(PREFIX + "/enrollments/{enrollment_id}", methods=["GET"], name="local_enrollment")
     def local_enrollment(enrollment_id: str) -> Response:
+        from functions.enrollments import public_error
         from functions.store.models import Enrollment
 
         try:
@@ -69,7 +70,7 @@ def add_local_routes(app: Any) -> None:
             "entered_at": enrollment.entered_at.isoformat(),
             "left_at": enrollment.left_at.isoformat() if enrollment.left_at else None,
             "left_node": enrollment.left_node,
-            "error": enrollment.error,
+            "error": public_error(enrollment.error),  # no stack trace, no server paths
             "steps": _steps(enrollment.execution_arn),
         }
         return _json(document, 200)

@@ -649,8 +649,8 @@ def test_a_credential_pasted_into_a_header(flow, node, edge, errors):
 @pytest.mark.parametrize(
     "headers",
     [
-        {"Authorization": "Bearer {{ secrets.CRM_TOKEN }}"},
-        {"X-Api-Key": "{{secrets.PARTNER_KEY}}"},
+        {"Authorization": "Bearer {{ secrets.FLOW_CRM_TOKEN }}"},
+        {"X-Api-Key": "{{secrets.FLOW_PARTNER_KEY}}"},
         {"Content-Type": "application/json", "X-Contact": "{{ contact.id }}"},
     ],
 )

@@ -25,7 +25,8 @@ def crm_fixture(store: None, monkeypatch: pytest.MonkeyPatch) -> None:
     account = "arn:aws:lambda:us-east-1:123456789012"
     monkeypatch.setenv("CRMFLOW_FUNCTION_ARN", f"{account}:function:crmflow-test-{{handler}}")
     monkeypatch.setenv("CRMFLOW_STATES_ROLE_ARN", "arn:aws:iam::123456789012:role/crmflow-states")
-    monkeypatch.setenv("CRMFLOW_SECRET_BILLING_API_TOKEN", "bill-tok-5e1c")  # customer-lifecycle
+    # customer-lifecycle's billing call
+    monkeypatch.setenv("CRMFLOW_SECRET_FLOW_BILLING_API_TOKEN", "bill-tok-5e1c")
     seed_people()
 
 

@@ -125,8 +125,8 @@ class Server:
 
 @pytest.fixture
 def server(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    monkeypatch.setenv(net.ALLOW_ENV, "127.0.0.1")
     running = Server()
+    monkeypatch.setenv(net.ALLOW_ENV, f"127.0.0.1:{running.port}")  # a bare host: 80/443 only
     yield running
     running.close()
 
@@ -138,8 +138,8 @@ def sara(store):
 
 @pytest.fixture(autouse=True)
 def _secrets(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    monkeypatch.setenv("CRMFLOW_SECRET_API_TOKEN", TOKEN)
-    monkeypatch.setenv("CRMFLOW_SECRET_API_KEY", API_KEY)
+    monkeypatch.setenv("CRMFLOW_SECRET_FLOW_API_TOKEN", TOKEN)
+    monkeypatch.setenv("CRMFLOW_SECRET_FLOW_API_KEY", API_KEY)
     monkeypatch.delenv(secrets.SSM_PREFIX_ENV, raising=False)
     secrets.clear_cache()
     yield
@@ -242,9 +242,9 @@ def test_secrets_arrive_but_never_reach_logs_results_or_errors(server, sara, cap
     caplog.set_level(logging.DEBUG)
     params = {
         "url": server.url("/echo"),
-        "auth_secret": "API_TOKEN",
-        "headers": {"X-Api-Key": "{{ secrets.API_KEY }}"},
-        "body": '{"secret": "{{ secrets.API_KEY }}"}',  # the body cannot see secrets
+        "auth_secret": "FLOW_API_TOKEN",
+        "headers": {"X-Api-Key": "{{ secrets.FLOW_API_KEY }}"},
+        "body": '{"secret": "{{ secrets.FLOW_API_KEY }}"}',  # the body cannot see secrets
     }
     result = call(params, sara.contact_id)
     [seen] = server.requests
@@ -255,7 +255,7 @@ def test_secrets_arrive_but_never_reach_logs_results_or_errors(server, sara, cap
     assert result["body"]["key"] == "[secret]"
     stored = SideEffect.get(f"{EXECUTION}#call").result
     error = failure(
-        {"method": "GET", "url": server.url("/echo-secret-error"), "auth_secret": "API_TOKEN"},
+        {"method": "GET", "url": server.url("/echo-secret-error"), "auth_secret": "FLOW_API_TOKEN"},
         sara.contact_id,
         state="err",
     )
@@ -267,7 +267,7 @@ def test_secrets_arrive_but_never_reach_logs_results_or_errors(server, sara, cap
 
 def test_templates_cannot_list_or_reach_fetched_secrets(server, sara) -> None:
     headers = {
-        "X-Api-Key": "{{ secrets.API_KEY }}",
+        "X-Api-Key": "{{ secrets.FLOW_API_KEY }}",
         "X-List": "[{{ secrets|list|join(',') }}]",
         "X-Inner": "[{{ secrets._used }}]",
         "X-Repr": "[{{ secrets }}]",
@@ -278,11 +278,11 @@ def test_templates_cannot_list_or_reach_fetched_secrets(server, sara) -> None:
 
 
 def test_missing_secret_is_named_and_nothing_is_sent(server, sara) -> None:
-    error = failure({"url": server.url("/ok"), "auth_secret": "NOT_SET"}, sara.contact_id)
+    error = failure({"url": server.url("/ok"), "auth_secret": "FLOW_NOT_SET"}, sara.contact_id)
     assert type(error).__name__ == "Crm.MissingSecret" and isinstance(error, MissingSecret)
-    assert "NOT_SET" in str(error) and "CRMFLOW_SECRET_NOT_SET" in str(error)
+    assert "NOT_SET" in str(error) and "CRMFLOW_SECRET_FLOW_NOT_SET" in str(error)
     error = failure(
-        {"url": server.url("/ok"), "headers": {"X-Token": "{{ secrets.ALSO_MISSING }}"}},
+        {"url": server.url("/ok"), "headers": {"X-Token": "{{ secrets.FLOW_ALSO_MISSING }}"}},
         sara.contact_id,
     )
     assert isinstance(error, MissingSecret) and "ALSO_MISSING" in str(error)
@@ -424,7 +424,7 @@ def test_guard_refuses(no_connections, url) -> None:
 
 def test_allow_list_takes_hosts_ips_and_cidrs(monkeypatch) -> None:
     monkeypatch.setenv(net.ALLOW_ENV, "localhost, 10.1.0.0/16 ,::1")
-    net.check_target("http://localhost:8080/x")
+    net.check_target("http://localhost/x")
     net.check_target("http://10.1.2.3/x")
     net.check_target("http://[::1]/x")
     with pytest.raises(HttpRefused):

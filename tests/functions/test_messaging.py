@@ -620,7 +620,7 @@ def hook(aws):
 
 
 def test_webhook_notification_posts_the_json(hook, monkeypatch) -> None:
-    monkeypatch.setenv("CRMFLOW_HTTP_ALLOW", "127.0.0.1")
+    monkeypatch.setenv("CRMFLOW_HTTP_ALLOW", hook.removeprefix("http://"))  # host:port
     lead = contacts.create_contact({"email": "lead@example.com", "first_name": "Sara"})
     params = {**NOTE, "channel": "webhook", "webhook_url": hook + "/hooks/{{ contact.contact_id }}"}
     result = run("send_notification", params, lead.contact_id)
@@ -649,7 +649,7 @@ def test_webhook_to_a_loopback_address_is_refused_without_the_allow_list(hook) -
     ("status", "error"), [(500, "Http.Retryable"), (429, "Http.Retryable"), (404, "Http.BadStatus")]
 )
 def test_webhook_failures_are_named(hook, monkeypatch, status, error) -> None:
-    monkeypatch.setenv("CRMFLOW_HTTP_ALLOW", "127.0.0.1")
+    monkeypatch.setenv("CRMFLOW_HTTP_ALLOW", hook.removeprefix("http://"))  # host:port
     _Hook.status = status
     lead = contacts.create_contact({"email": "lead@example.com"})
     params = {**NOTE, "channel": "webhook", "webhook_url": hook + "/x"}

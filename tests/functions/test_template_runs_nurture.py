@@ -181,7 +181,7 @@ def test_drip_campaign_nurtures_the_segment_and_hands_sales_ready_leads_over(
 def test_customer_lifecycle_onboards_upsells_and_reminds_of_renewal(
     people, remote, lambdas, monkeypatch
 ) -> None:
-    monkeypatch.setenv("CRMFLOW_SECRET_BILLING_API_TOKEN", "bill-tok-5e1c")
+    monkeypatch.setenv("CRMFLOW_SECRET_FLOW_BILLING_API_TOKEN", "bill-tok-5e1c")
 
     def billing(call) -> tuple[int, dict]:
         order = call.json()["order_id"]
