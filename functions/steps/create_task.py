@@ -7,7 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 from functions.errors import NoAssignee
-from functions.render import contact_view, related_views, render
+from functions.render import ONE_LINE, contact_view, related_views, render
 from functions.steps import assignment
 from functions.steps.base import Step, once
 from functions.store import records
@@ -30,7 +30,7 @@ def _create(step: Step) -> dict[str, Any]:
     }
     task = records.create_task(
         {
-            "title": render(params.title, context),
+            "title": render(params.title, context, what="the task title", max_chars=ONE_LINE),
             "description": render(params.description, context) if params.description else None,
             "task_type": params.task_type,
             "priority": params.priority,

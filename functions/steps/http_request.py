@@ -18,7 +18,7 @@ from urllib.parse import quote, urlsplit
 
 from functions import net
 from functions.errors import HttpBadStatus, HttpRetryable, InvalidParams, TemplateError
-from functions.render import contact_view, render
+from functions.render import ONE_LINE, contact_view, render
 from functions.secrets import Secrets, used_values
 from functions.steps.base import Step, once
 from functions.store.contacts import get_contact
@@ -32,6 +32,9 @@ USER_AGENT = "crmflow/0.1 (+http_request step)"
 _URL_SAFE = "/?#[]@!$&'()*+,;=:%~-._"  # reserved and unreserved: only the rest is escaped
 _REDACTED = "[secret]"
 
+# Browsers and most servers stop at 8 KB of URL; a longer one is a template gone wrong.
+MAX_URL = 8_192
+
 
 def handle(step: Step) -> dict[str, Any]:
     return once(step, lambda: _call(step))
@@ -40,11 +43,19 @@ def handle(step: Step) -> dict[str, Any]:
 def _call(step: Step) -> dict[str, Any]:
     params = step.params
     context = _Context(step)
-    url = _url(render(params.url, context.for_template(params.url)))
+    url = _url(
+        render(params.url, context.for_template(params.url), what="the URL", max_chars=MAX_URL)
+    )
     secrets = Secrets()
     headers = {"User-Agent": USER_AGENT, "Accept": "application/json, */*;q=0.5"}
     for name, template in params.headers.items():
-        headers[name] = _header(name, render(template, context.for_template(template, secrets)))
+        value = render(
+            template,
+            context.for_template(template, secrets),
+            what=f"header {name}",
+            max_chars=ONE_LINE * 8,  # a bearer token or a JWT, not a document
+        )
+        headers[name] = _header(name, value)
     if params.auth_secret:
         _put(headers, "Authorization", f"Bearer {secrets[params.auth_secret]}")
     _put(headers, "Idempotency-Key", step.effect_key)

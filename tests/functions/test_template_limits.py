@@ -447,3 +447,32 @@ def test_an_api_call_that_meets_a_limit_answers_4xx_naming_it() -> None:
     assert (status, body["error"]["code"]) == (422, "TooLarge")
     status, body = error_body(TemplateTooSlow("the body took more than 1 second to render"))
     assert (status, body["error"]["code"]) == (422, "TooSlow")
+
+
+def test_a_task_title_is_one_line_and_a_url_is_a_url(aws: str) -> None:
+    from functions.steps import create_task, http_request
+    from functions.store.models import User
+
+    User("usr-omar", email="omar@acme.example", name="Omar").save()
+
+    def run(module: Any, kind: str, params: dict[str, Any]) -> None:
+        event = {
+            "node": "n1",
+            "kind": kind,
+            "params": params,
+            "enrollment": {"id": "enr-1", "flow_id": "f", "flow_version": 1, "contact_id": aws},
+            "trigger": {},
+            "execution": "arn:aws:states:us-east-1:1:execution:f:enr-1",
+            "state": "n1",
+            "attempt": 0,
+        }
+        module.handle(parse(event, kind))
+
+    with pytest.raises(TemplateTooLarge, match="task title would be longer than 1,000"):
+        run(
+            create_task,
+            "create_task",
+            {"title": "{{ 'call ' * 300 }}", "assignee": {"rule": "user", "user_id": "usr-omar"}},
+        )
+    with pytest.raises(TemplateTooLarge, match="URL would be longer than 8,192"):
+        run(http_request, "http_request", {"url": "https://a.example/{{ 'x' * 9000 }}"})
