@@ -9,7 +9,8 @@ rather than a 500 now or a failed enrollment later.
   (a 5,000-digit number is a ValueError in CPython, a 400-digit one an OverflowError in
   a step). Send identifiers of that size as strings.
 - Finite numbers only: `NaN` and `Infinity` are not JSON (RFC 8259), and `1e400` would
-  be stored as infinity, which DynamoDB refuses and JSON cannot carry back.
+  be stored as infinity, which DynamoDB refuses and JSON cannot carry back. Nor may a
+  number be outside what DynamoDB stores: magnitudes from 1e-130 to below 1e126.
 - Text that is UTF-8: a lone surrogate (`"\\ud800"`) cannot be stored or sent on.
 """
 
@@ -23,6 +24,7 @@ from functions.errors import BadRequest
 
 MAX_DEPTH = 32
 SAFE_INTEGER = 2**53 - 1
+SMALLEST, LARGEST = 1e-130, 1e126  # DynamoDB's number magnitudes (zero aside)
 _DIGITS = len(str(SAFE_INTEGER))
 
 
@@ -62,10 +64,17 @@ def _integer(text: str) -> int:
 
 def _float(text: str) -> float:
     number = float(text)
-    if not math.isfinite(number):
-        shown = text if len(text) <= 24 else f"{text[:24]}…"
-        raise _Refused(f"the number {shown}, too large to store")
+    shown = text if len(text) <= 24 else f"{text[:24]}…"
+    if not math.isfinite(number) or abs(number) >= LARGEST:
+        raise _Refused(f"the number {shown}, too large to store (below 1e126)")
+    if (number and abs(number) < SMALLEST) or (not number and _nonzero(text)):
+        raise _Refused(f"the number {shown}, too small to store (at least 1e-130, or 0)")
     return number
+
+
+def _nonzero(text: str) -> bool:
+    # 1e-400 reads as 0.0: its digits say whether it was meant as zero.
+    return any(c in "123456789" for c in text.lower().split("e", 1)[0])
 
 
 def _constant(name: str) -> float:

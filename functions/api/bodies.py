@@ -453,6 +453,17 @@ class NewEvent(Body):
     )
 
 
+# --- hooks ---------------------------------------------------------------------------------
+
+
+class HookPayload(BaseModel):
+    """Any JSON object: the flow's webhook trigger says which key holds the contact's email
+    (`email` unless it names another, e.g. `form.email`) and which keys fill contact fields.
+    The whole object travels with the contact into the flow (at most 8 KB)."""
+
+    model_config = ConfigDict(extra="allow")
+
+
 def model(name: str) -> type[BaseModel]:
     """The model a route names."""
     found = globals().get(name)

@@ -45,6 +45,7 @@ _REQUIRED = frozenset(n for n, a in Contact.get_attributes().items() if not a.nu
     body="NewContact",
     status=201,
     errors=(400, 409),
+    answer="Contact",
 )
 def contacts_create(call: Call) -> Any:
     """Create a contact.
@@ -65,7 +66,7 @@ def contacts_create(call: Call) -> Any:
     return answer
 
 
-@route(bp, "/contacts/{contact_id}", permission="contacts:read", errors=(404,))
+@route(bp, "/contacts/{contact_id}", permission="contacts:read", errors=(404,), answer="Contact")
 def contacts_show(call: Call, contact_id: str) -> Any:
     """Read a contact."""
     return contact_json(_readable(call, "contacts:read", contact_id))
@@ -78,6 +79,7 @@ def contacts_show(call: Call, contact_id: str) -> Any:
     permission="contacts:write",
     body="ContactChange",
     errors=(400, 404, 409),
+    answer="Contact",
 )
 def contacts_change(call: Call, contact_id: str) -> Any:
     """Change a contact's fields.
@@ -111,7 +113,14 @@ def contacts_change(call: Call, contact_id: str) -> Any:
     return contact_json(update_contact(contact_id, apply))
 
 
-@route(bp, "/contacts", permission="contacts:read", query="ContactSearch", errors=(400,))
+@route(
+    bp,
+    "/contacts",
+    permission="contacts:read",
+    query="ContactSearch",
+    errors=(400,),
+    answer="ContactSearchPage",
+)
 def contacts_search(call: Call) -> Any:
     """Search contacts by one filter.
 
@@ -183,6 +192,7 @@ def contacts_search(call: Call) -> Any:
     permission="contacts:read",
     query="Page",
     errors=(400, 404),
+    answer="TimelinePage",
 )
 def contacts_timeline(call: Call, contact_id: str) -> Any:
     """The contact's timeline, newest first, a page at a time."""
@@ -206,13 +216,15 @@ def contacts_timeline(call: Call, contact_id: str) -> Any:
     permission="enrollments:read",
     query="Limit",
     errors=(400, 404),
+    answer="ContactEnrollments",
 )
 def contacts_enrollments(call: Call, contact_id: str) -> Any:
     """The contact's enrollments in flows, newest first."""
-    from functions.enrollments import enrollments_of
+    from functions.enrollments import enrollment_json, enrollments_of
 
     _readable(call, "enrollments:read", contact_id)
-    return {"enrollments": [record_json(e) for e in enrollments_of(contact_id, call.query.limit)]}
+    found = enrollments_of(contact_id, call.query.limit)
+    return {"enrollments": [enrollment_json(e) for e in found]}  # errors without traces
 
 
 # --- helpers -----------------------------------------------------------------------------

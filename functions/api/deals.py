@@ -41,6 +41,7 @@ _REQUIRED = frozenset({"name", "pipeline", "stage", "currency"})  # a PATCH cann
     body="NewDeal",
     status=201,
     errors=(400,),
+    answer="Deal",
 )
 def deals_create(call: Call) -> Any:
     """Create a deal.
@@ -62,7 +63,7 @@ def deals_create(call: Call) -> Any:
     return answer
 
 
-@route(bp, "/deals/{deal_id}", permission="deals:read", errors=(404,))
+@route(bp, "/deals/{deal_id}", permission="deals:read", errors=(404,), answer="Deal")
 def deals_show(call: Call, deal_id: str) -> Any:
     """Read a deal."""
     return deal_json(_readable(call, "deals:read", deal_id))
@@ -75,6 +76,7 @@ def deals_show(call: Call, deal_id: str) -> Any:
     permission="deals:write",
     body="DealChange",
     errors=(400, 404, 409),
+    answer="Deal",
 )
 def deals_change(call: Call, deal_id: str) -> Any:
     """Change a deal's fields, or move it to another stage.
@@ -109,7 +111,14 @@ def deals_change(call: Call, deal_id: str) -> Any:
     return deal_json(update_deal(deal_id, apply))
 
 
-@route(bp, "/deals", permission="deals:read", query="DealSearch", errors=(400,))
+@route(
+    bp,
+    "/deals",
+    permission="deals:read",
+    query="DealSearch",
+    errors=(400,),
+    answer="DealSearchPage",
+)
 def deals_search(call: Call) -> Any:
     """List deals in a pipeline stage, or a contact's deals.
 

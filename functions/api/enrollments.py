@@ -10,12 +10,18 @@ from typing import Any
 
 from chalice import Blueprint
 
-from functions.api.routing import Call, record_json, route
+from functions.api.routing import Call, route
 
 bp = Blueprint(__name__)
 
 
-@route(bp, "/enrollments/{enrollment_id}", permission="enrollments:read", errors=(404,))
+@route(
+    bp,
+    "/enrollments/{enrollment_id}",
+    permission="enrollments:read",
+    errors=(404,),
+    answer="EnrollmentPath",
+)
 def enrollments_show(call: Call, enrollment_id: str) -> Any:
     """Read an enrollment and the path its contact took through the flow.
 
@@ -27,6 +33,7 @@ def enrollments_show(call: Call, enrollment_id: str) -> Any:
     from botocore.exceptions import ClientError
 
     from functions.catalog import get_enrollment
+    from functions.enrollments import enrollment_json
     from functions.history import path_taken
     from functions.store.contacts import get_contact
 
@@ -34,7 +41,7 @@ def enrollments_show(call: Call, enrollment_id: str) -> Any:
     if call.principal.own_records_only:
         owner = get_contact(enrollment.contact_id).owner_id
         call.require("enrollments:read", owner_id=owner)
-    answer: dict[str, Any] = {"enrollment": record_json(enrollment), "path": None}
+    answer: dict[str, Any] = {"enrollment": enrollment_json(enrollment), "path": None}
     if not enrollment.execution_arn:
         answer["path_error"] = f"the run has not started (status {enrollment.status})"
         return answer

@@ -20,6 +20,7 @@ NO_STORE = {"Cache-Control": "no-store"}
     permission="events:write",
     body="NewEvent",
     errors=(400, 404, 413, 503),
+    answer="EventOutcome",
 )
 def events_record(call: Call) -> Any:
     """Record what a contact did: resumes its waits, starts flows, checks goals.
@@ -39,7 +40,14 @@ def events_record(call: Call) -> Any:
     ).as_dict()
 
 
-@route(bp, "/t/o/{token}", permission="a signed token from a sent email", public=True)
+@route(
+    bp,
+    "/t/o/{token}",
+    permission="a signed token from a sent email",
+    public=True,
+    answer_types=("image/gif",),
+    also=(204,),
+)
 def track_open(call: Call, token: str) -> Response:
     """The open pixel of a sent email: records the open, answers a 1x1 GIF.
 
@@ -73,11 +81,19 @@ def track_click(call: Call, token: str) -> Response:
         return Response(
             body={"error": {"code": "NotFound", "message": "this link is not valid"}},
             status_code=404,
+            headers={"Content-Type": "application/json"},
         )
     return Response(body="", status_code=302, headers={"Location": target, **NO_STORE})
 
 
-@route(bp, "/u/{token}", permission="a signed unsubscribe token", errors=(404,), public=True)
+@route(
+    bp,
+    "/u/{token}",
+    permission="a signed unsubscribe token",
+    errors=(404,),
+    public=True,
+    answer_types=("text/html",),
+)
 def unsubscribe_ask(call: Call, token: str) -> Response:
     """The unsubscribe page: asks to confirm, in the contact's language."""
     from functions.triggers.tracking import unsubscribe_page
@@ -93,6 +109,7 @@ def unsubscribe_ask(call: Call, token: str) -> Response:
     content_type="application/x-www-form-urlencoded",
     errors=(404,),
     public=True,
+    answer_types=("text/html",),
 )
 def unsubscribe_confirm(call: Call, token: str) -> Response:
     """Unsubscribe (the page's button, or a mail client's RFC 8058 one-click POST)."""

@@ -25,7 +25,7 @@ MAX_LISTED = 100  # enrollment ids and failures listed in a broadcast answer; co
 FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.schema.json."
 
 
-@route(bp, "/flows", permission="flows:read", query="FlowList", errors=(400,))
+@route(bp, "/flows", permission="flows:read", query="FlowList", errors=(400,), answer="Flows")
 def flows_list(call: Call) -> Any:
     """List the flows, or those in one status, each with how many contacts are in it now."""
     from functions.catalog import list_flows
@@ -39,7 +39,7 @@ def flows_list(call: Call) -> Any:
     }
 
 
-@route(bp, "/flows/{flow_id}", permission="flows:read", errors=(404,))
+@route(bp, "/flows/{flow_id}", permission="flows:read", errors=(404,), answer="FlowDetail")
 def flows_show(call: Call, flow_id: str) -> Any:
     """Read a flow: its record and its newest version's document."""
     from functions.catalog import get_flow, latest_version
@@ -52,7 +52,9 @@ def flows_show(call: Call, flow_id: str) -> Any:
     }
 
 
-@route(bp, "/flows/{flow_id}/versions", permission="flows:read", errors=(404,))
+@route(
+    bp, "/flows/{flow_id}/versions", permission="flows:read", errors=(404,), answer="FlowVersions"
+)
 def flows_versions(call: Call, flow_id: str) -> Any:
     """The flow's saved versions, newest first (without their documents)."""
     from functions.catalog import get_flow
@@ -62,7 +64,13 @@ def flows_versions(call: Call, flow_id: str) -> Any:
     return {"versions": [_version_json(v) for v in versions(flow_id)]}
 
 
-@route(bp, "/flows/{flow_id}/versions/{version}", permission="flows:read", errors=(404,))
+@route(
+    bp,
+    "/flows/{flow_id}/versions/{version}",
+    permission="flows:read",
+    errors=(404,),
+    answer="FlowVersionDocument",
+)
 def flows_version(call: Call, flow_id: str, version: str) -> Any:
     """One saved version of a flow, with its document (for diffs and restores)."""
     from functions.catalog import get_version
@@ -76,6 +84,7 @@ def flows_version(call: Call, flow_id: str, version: str) -> Any:
     method="DELETE",
     permission="flows:write",
     errors=(404, 409),
+    answer="FlowDeleted",
 )
 def flows_delete(call: Call, flow_id: str) -> Any:
     """Delete a draft: a flow that was never published, with all its versions.
@@ -93,6 +102,7 @@ def flows_delete(call: Call, flow_id: str) -> Any:
     permission="flows:read",
     query="Analytics",
     errors=(400, 404),
+    answer="FlowAnalytics",
 )
 def flows_analytics(call: Call, flow_id: str) -> Any:
     """How contacts went through a flow: per node, how many entered, wait there now, left
@@ -127,6 +137,7 @@ def _version_number(text: str) -> int:
     permission="flows:read",
     body="FlowDocument",
     errors=(400,),
+    answer="FlowValidation",
 )
 def flows_validate(call: Call) -> Any:
     """Validate a flow document without saving it.
@@ -147,6 +158,7 @@ def flows_validate(call: Call) -> Any:
     body="SaveFlow",
     status=201,
     errors=(400, 422),
+    answer="FlowSaved",
 )
 def flows_save(call: Call) -> Any:
     """Save a flow document as its next version, a draft.
@@ -180,6 +192,7 @@ def flows_save(call: Call) -> Any:
     permission="flows:publish",
     body="SaveFlow",
     errors=(400, 422),
+    answer="FlowPublished",
 )
 def flows_publish(call: Call, flow_id: str) -> Any:
     """Publish a flow document as the version new contacts enter.
@@ -210,6 +223,7 @@ def flows_publish(call: Call, flow_id: str) -> Any:
     permission="flows:publish",
     query="Unpublish",
     errors=(400, 404),
+    answer="FlowUnpublished",
 )
 def flows_unpublish(call: Call, flow_id: str) -> Any:
     """Stop new enrollments in a flow.
@@ -230,6 +244,7 @@ def flows_unpublish(call: Call, flow_id: str) -> Any:
     body="BroadcastChunk",
     body_required=False,
     errors=(400, 404, 422),
+    answer="BroadcastProgress",
 )
 def flows_broadcast(call: Call, flow_id: str) -> Any:
     """Enroll the contacts a segment flow's filter matches, a chunk at a time.
@@ -291,6 +306,7 @@ def _version_json(version: Any, *, document: bool = False) -> dict[str, Any]:
     body="TestRunRequest",
     body_required=False,
     errors=(400, 404, 422),
+    answer="TestRun",
 )
 def flows_test_run(call: Call, flow_id: str) -> Any:
     """Test-run a flow for one contact: nothing is sent or saved, waits take no time.

@@ -9,6 +9,7 @@ from typing import Any
 from chalice import Blueprint
 
 from functions.api.routing import Call, json_response, route
+from functions.triggers.webhook import MAX_BODY
 
 bp = Blueprint(__name__)
 
@@ -21,6 +22,17 @@ bp = Blueprint(__name__)
     status=202,
     errors=(400, 401, 403, 404, 409, 413, 422, 503),
     public=True,
+    auth=("signature", "bearer", "apiKey"),
+    body_doc="HookPayload",
+    headers={
+        "X-Crmflow-Signature": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> '
+        "with the flow's hook secret; instead of an API key",
+        "Idempotency-Key": "At most 255 characters, kept 7 days: a re-delivery with it gets "
+        "the first answer and starts nothing",
+    },
+    max_body=MAX_BODY,
+    answer="HookAccepted",
+    also=(200,),
 )
 def hooks_call(call: Call, flow_id: str) -> Any:
     """Start the flow for the contact the JSON body names.

@@ -25,6 +25,7 @@ bp = Blueprint(__name__)
     content_type="text/csv",
     errors=(400,),
     max_body=6_000_000,  # what a Lambda is handed; the gateway's own limit is 10 MB
+    answer="ImportResult",
 )
 def imports_create(call: Call) -> Any:
     """Import contacts from a CSV body (UTF-8; comma, semicolon or tab).

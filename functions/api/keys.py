@@ -20,6 +20,7 @@ bp = Blueprint(__name__)
     body="NewKey",
     status=201,
     errors=(400, 422),
+    answer="KeyIssued",
 )
 def keys_issue(call: Call) -> Any:
     """Issue an API key.
@@ -54,7 +55,14 @@ def keys_issue(call: Call) -> Any:
     return answer
 
 
-@route(bp, "/keys/{key_id}", method="DELETE", permission="keys:admin", errors=(404,))
+@route(
+    bp,
+    "/keys/{key_id}",
+    method="DELETE",
+    permission="keys:admin",
+    errors=(404,),
+    answer="KeyRevoked",
+)
 def keys_revoke(call: Call, key_id: str) -> Any:
     """Revoke an API key: calls with it get 401 from now on."""
     from functions.auth import revoke_key

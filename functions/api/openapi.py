@@ -81,7 +81,7 @@ def openapi(app: Any | None = None) -> dict[str, Any]:
     if app is None:
         from functions.app import app
     declared = {(r.method, r.path): r for r in ROUTES}
-    names = sorted({n for r in ROUTES for n in (r.body, r.query) if n})
+    names = sorted({n for r in ROUTES for n in (r.body, r.query, r.body_doc) if n})
     answers = sorted({r.answer for r in ROUTES if r.answer})
     # One call for both, so that pydantic names a model used both ways apart.
     keys, defs = models_json_schema(
@@ -135,6 +135,13 @@ def openapi(app: Any | None = None) -> dict[str, Any]:
                     "description": "Authorization: Bearer crm_<id>_<secret>",
                 },
                 "apiKey": {"type": "apiKey", "in": "header", "name": "X-Api-Key"},
+                "signature": {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-Crmflow-Signature",
+                    "description": 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>"> '
+                    "with the flow's hook secret; at most five minutes old (docs/triggers.md).",
+                },
             },
             "schemas": {
                 "Error": _ERROR_SCHEMA,
@@ -182,15 +189,29 @@ def _operation(
         "x-permission": doc.permission,
     }
     if doc.public:
-        operation["security"] = []  # no API key: a signature or a signed token instead
+        # No API key needed: a signature or a signed token, or one of `auth`'s schemes.
+        operation["security"] = [{scheme: []} for scheme in doc.auth]
     if doc.query:
         operation["parameters"] = _query_parameters(schemas[refs["validation", doc.query]])
-    if doc.body:
+    if doc.headers:
+        operation.setdefault("parameters", []).extend(
+            {
+                "name": name,
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+                "description": text,
+            }
+            for name, text in doc.headers
+        )
+    if doc.body or doc.body_doc:
         operation["requestBody"] = {
             "required": doc.body_required,
             "content": {
                 doc.content_type: {
-                    "schema": {"$ref": f"#/components/schemas/{refs['validation', doc.body]}"}
+                    "schema": {
+                        "$ref": f"#/components/schemas/{refs['validation', doc.body or doc.body_doc]}"
+                    }
                 }
             },
         }
@@ -202,11 +223,13 @@ def _operation(
     responses: dict[str, Any] = {}
     for status in (doc.status, *doc.also):
         responses[str(status)] = _success(doc, status, refs)
-    pages = "text/html" in doc.answer_types  # a page answers its errors as pages too
+    # A page answers its own refusals (404: the link is not valid) as pages; what the
+    # router refuses before the view runs is JSON, as everywhere.
+    pages = "text/html" in doc.answer_types
     for status in doc.errors:
         if status == 415:
             schema, media = {"$ref": "#/components/schemas/GatewayError"}, "application/json"
-        elif pages:
+        elif pages and status == 404:
             schema, media = {"type": "string"}, "text/html"
         else:
             schema, media = {"$ref": "#/components/schemas/Error"}, "application/json"

@@ -16,7 +16,7 @@ from functions.api.routing import Call, route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/reports", permission="reports:read")
+@route(bp, "/reports", permission="reports:read", answer="ReportCatalogue")
 def reports_list(call: Call) -> Any:
     """List the reports: name, title, what they count and their columns."""
     from functions.reports.build import catalogue
@@ -30,6 +30,8 @@ def reports_list(call: Call) -> Any:
     permission="reports:read",
     query="ReportQuery",
     errors=(400, 404),
+    answer="ReportTable",
+    answer_types=("application/json", "text/csv"),
 )
 def reports_show(call: Call, report_name: str) -> Any:
     """A report as a table: columns, and one row per period and dimensions.

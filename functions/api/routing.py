@@ -60,6 +60,9 @@ class RouteDoc:
     answer: str | None = None  # the model of a JSON answer, in functions.api.answers
     answer_types: tuple[str, ...] = (JSON,)  # what a success answer may be sent as
     also: tuple[int, ...] = ()  # other success statuses (same answer), e.g. 204
+    headers: tuple[tuple[str, str], ...] = ()  # request headers it reads: (name, what for)
+    auth: tuple[str, ...] = ()  # a public route's ways to authenticate (security schemes)
+    body_doc: str | None = None  # the model a body the view reads itself is documented by
 
 
 ROUTES: list[RouteDoc] = []
@@ -114,6 +117,9 @@ def route(
     answer: str | None = None,
     answer_types: tuple[str, ...] = (JSON,),
     also: Iterable[int] = (),
+    headers: Mapping[str, str] | None = None,
+    auth: Iterable[str] = (),
+    body_doc: str | None = None,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """Register `view(call, **path_params)` on `bp`. `query` and `body` name models in
     functions.api.bodies; with `body_required=False` an empty body stands for the body
@@ -123,7 +129,9 @@ def route(
     `permission` says in words what it needs. A body over `max_body` bytes is refused
     from its Content-Length, before it is read. `answer` names the model of the JSON
     answer (functions.api.answers) for the OpenAPI document; `answer_types` lists the
-    media types of non-JSON answers (a page, a CSV file, an image)."""
+    media types of non-JSON answers (a page, a CSV file, an image). For the document only:
+    `headers` (name: what for) a route reads, `auth` (a public route's security schemes)
+    and `body_doc` (the model of a body the view reads raw)."""
 
     def register(view: Callable[..., Any]) -> Callable[..., Any]:
         @functools.wraps(view)
@@ -173,7 +181,10 @@ def route(
                 body,
                 content_type,
                 _documented_errors(
-                    [*errors, *([400] if query else [])], public, takes_body=method != "GET"
+                    # A query or a path parameter that cannot be read is a 400.
+                    [*errors, *([400] if query or "{" in path else [])],
+                    public,
+                    takes_body=method != "GET",
                 ),
                 public,
                 body_required,
@@ -181,6 +192,9 @@ def route(
                 answer,
                 answer_types,
                 tuple(also),
+                tuple((headers or {}).items()),
+                tuple(auth),
+                body_doc,
             )
         )
         return view
@@ -231,7 +245,8 @@ def parse_json(name: str, raw: bytes | str | None) -> Any:
 
 
 def _given(raw: bytes | str | None) -> bool:
-    return bool(raw and raw.strip())
+    # Only a body of no bytes is absent: whitespace is a body, and not JSON.
+    return bool(raw)
 
 
 def parse_query(name: str, params: Any) -> Any:

@@ -25,6 +25,7 @@ bp = Blueprint(__name__)
     body="NewSegment",
     status=201,
     errors=(400, 409, 422),
+    answer="Segment",
 )
 def segments_create(call: Call) -> Any:
     """Save a filter over contacts as a segment.
@@ -43,7 +44,7 @@ def segments_create(call: Call) -> Any:
     return answer
 
 
-@route(bp, "/segments/{segment_id}", permission="flows:read", errors=(404,))
+@route(bp, "/segments/{segment_id}", permission="flows:read", errors=(404,), answer="Segment")
 def segments_show(call: Call, segment_id: str) -> Any:
     """Read a saved segment: its name and filter."""
     from functions.store.segments import get_segment

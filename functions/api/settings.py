@@ -15,7 +15,7 @@ from functions.api.routing import Call, route
 bp = Blueprint(__name__)
 
 
-@route(bp, "/settings", permission="settings:read")
+@route(bp, "/settings", permission="settings:read", answer="WorkspaceSettings")
 def settings_show(call: Call) -> Any:
     """Read the workspace settings.
 
@@ -36,6 +36,7 @@ def settings_show(call: Call) -> Any:
     body="WorkspaceSettingsBody",
     body_required=False,
     errors=(400, 409),
+    answer="WorkspaceSettings",
 )
 def settings_replace(call: Call) -> Any:
     """Set the workspace settings.

@@ -30,7 +30,7 @@ bp = Blueprint(__name__)
 HIDDEN = ("assignee_open",)  # the open_by_assignee index key: set while the task is open
 
 
-@route(bp, "/tasks", permission="tasks:read", query="TaskList", errors=(400,))
+@route(bp, "/tasks", permission="tasks:read", query="TaskList", errors=(400,), answer="TaskPage")
 def tasks_list(call: Call) -> Any:
     """A user's open tasks, soonest due first.
 
@@ -64,6 +64,7 @@ def tasks_list(call: Call) -> Any:
     body="NewTask",
     status=201,
     errors=(400,),
+    answer="Task",
 )
 def tasks_create(call: Call) -> Any:
     """Create a task, open, on its assignee's list.
@@ -86,7 +87,14 @@ def tasks_create(call: Call) -> Any:
     return answer
 
 
-@route(bp, "/tasks/{task_id}/done", method="POST", permission="tasks:write", errors=(404,))
+@route(
+    bp,
+    "/tasks/{task_id}/done",
+    method="POST",
+    permission="tasks:write",
+    errors=(404,),
+    answer="Task",
+)
 def tasks_done(call: Call, task_id: str) -> Any:
     """Mark a task done: it leaves its assignee's open tasks.
 

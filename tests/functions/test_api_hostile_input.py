@@ -137,3 +137,13 @@ def test_the_error_shape_is_the_documented_one(api) -> None:
     assert json.dumps(answer.body)  # JSON, with code and message only
     assert set(answer.error) == {"code", "message"}
     assert answer.error["code"] == "BadRequest"
+
+
+@pytest.mark.parametrize("number", ["1e200", "3.2e-308", "1e-400", "-1e126"])
+def test_numbers_dynamodb_cannot_store_are_refused_at_the_door(api, number) -> None:
+    # They used to reach PutItem and fail there: a 500 for a deal, or a contact's score.
+    raw = '{"name": "Big", "amount": ' + number + ', "pipeline": "new-business", "stage": "lead"}'
+    refused(api.post("/deals", api.key("admin"), raw=raw), number, "to store")
+    raw = '{"email": "sara@example.com", "score": ' + number + "}"
+    refused(api.post("/contacts", api.key("admin"), raw=raw), number, "to store")
+    assert not list(Deal.scan()) and not list(Contact.scan())
