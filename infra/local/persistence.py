@@ -6,6 +6,9 @@ one line per item, `{"model": "Contact", "item": <DynamoDB JSON>}`. It is writte
 temporary file, flushed to disk and renamed over the old one, so a crash leaves the old
 snapshot or the new one, never half of one; the one before is kept as `snapshot.jsonl.prev`.
 Items are keyed by model class, not table name, so a changed CRMFLOW_TABLE_PREFIX restores.
+
+What was written since the snapshot is in the journal (journal.py): the header's
+`journal` names its first segment to replay over the snapshot.
 """
 
 from __future__ import annotations
@@ -22,9 +25,12 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from infra.errors import SnapshotError
+
+if TYPE_CHECKING:
+    from infra.local.journal import Journal
 
 FORMAT = "crmflow-snapshot"
 FORMAT_VERSION = 1
@@ -40,6 +46,7 @@ class Snapshot:
     items: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     taken_at: str | None = None
     path: Path | None = None
+    journal: int | None = None  # the first journal segment to replay over it
 
     def counts(self) -> dict[str, int]:
         return {model: len(rows) for model, rows in self.items.items()}
@@ -63,15 +70,34 @@ def exists(data_dir: Path) -> bool:
 # --- taking ------------------------------------------------------------------------------
 
 
-def read_tables(client: Any) -> Snapshot:
+def read_tables(client: Any, deadline: float | None = None) -> Snapshot:
     """Every item of every CRM table, by consistent scans (local tables only: a scan of a
-    production table would be slow and costly)."""
+    production table would be slow and costly). TimeoutError once time.monotonic() passes
+    `deadline`, between two pages."""
     snapshot = Snapshot(taken_at=datetime.now(UTC).isoformat(timespec="seconds"))
     for name, model in models().items():
         pages = client.get_paginator("scan").paginate(
             TableName=model.Meta.table_name, ConsistentRead=True
         )
-        snapshot.items[name] = [_to_json(item) for page in pages for item in page["Items"]]
+        items = snapshot.items[name] = []
+        for page in pages:
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError("no time left to read every table")
+            items += [_to_json(item) for item in page["Items"]]
+    return snapshot
+
+
+def read_items(
+    scan: Callable[[str], list[dict[str, Any]]], deadline: float | None = None
+) -> Snapshot:
+    """Every item of every CRM table through `scan(table_name)`: the local stack reads
+    moto's tables in its own process (journal.MotoTables), far faster than scans over HTTP.
+    TimeoutError once time.monotonic() passes `deadline`, between two tables."""
+    snapshot = Snapshot(taken_at=datetime.now(UTC).isoformat(timespec="seconds"))
+    for name, model in models().items():
+        if deadline is not None and time.monotonic() > deadline:
+            raise TimeoutError("no time left to read every table")
+        snapshot.items[name] = scan(model.Meta.table_name)
     return snapshot
 
 
@@ -120,6 +146,17 @@ def load(data_dir: Path) -> Snapshot | None:
     return None
 
 
+def journal_of(path: Path) -> int | None:
+    """The first journal segment of the snapshot at `path`; None without one."""
+    try:
+        with path.open(encoding="utf-8") as lines:
+            header = json.loads(next(lines))
+    except (OSError, StopIteration, json.JSONDecodeError):
+        return None
+    number = header.get("journal") if isinstance(header, dict) else None
+    return number if isinstance(number, int) else None
+
+
 def unknown_models(snapshot: Snapshot) -> list[str]:
     """Models in the snapshot that functions.store.models no longer has: not restored."""
     return sorted(set(snapshot.items) - set(models()))
@@ -135,8 +172,8 @@ def restore(snapshot: Snapshot, client: Any) -> dict[str, int]:
             continue
         table = known[name].Meta.table_name
         for start in range(0, len(items), BATCH):
-            batch = [{"PutRequest": {"Item": _from_json(i)}} for i in items[start : start + BATCH]]
-            _batch_write(client, table, batch)
+            batch = [{"PutRequest": {"Item": from_json(i)}} for i in items[start : start + BATCH]]
+            batch_write(client, table, batch)
         counts[name] = len(items)
     return counts
 
@@ -146,25 +183,62 @@ def restore(snapshot: Snapshot, client: Any) -> dict[str, int]:
 
 class Snapshotter:
     """Takes a snapshot every `every` seconds while the stack runs, and a last one on stop.
-    Unchanged data is not rewritten."""
+    With a journal, a snapshot starts a new segment first and is skipped when nothing was
+    written since the last one; without, unchanged data is not rewritten."""
 
-    def __init__(self, data_dir: Path, client_factory: Callable[[], Any], every: float) -> None:
-        self.data_dir, self.every = data_dir, every
-        self._client_factory = client_factory
+    def __init__(
+        self,
+        data_dir: Path,
+        client_factory: Callable[[], Any],
+        every: float,
+        journal: Journal | None = None,
+        scan: Callable[[str], list[dict[str, Any]]] | None = None,
+    ) -> None:
+        self.data_dir, self.every, self.journal = data_dir, every, journal
+        self._client_factory, self._scan = client_factory, scan
         self._lock = threading.Lock()  # the loop and the final snapshot never write at once
         self._last_digest: str | None = None
+        self._written_from: int | None = None  # journal segment of the last one written
         self.last_error: Exception | None = None
 
-    def take(self) -> Snapshot | None:
-        """A snapshot now; None when nothing changed since the last one written."""
-        with self._lock:
-            snapshot = read_tables(self._client_factory())
+    def take(self, deadline: float | None = None) -> Snapshot | None:
+        """A snapshot now; None when nothing changed since the last one written.
+        TimeoutError past `deadline` (time.monotonic()): the journal still has it all."""
+        wait = -1 if deadline is None else max(0.0, deadline - time.monotonic())
+        if not self._lock.acquire(timeout=wait):  # the loop is taking one
+            raise TimeoutError("a snapshot in progress did not end in time")
+        try:
+            return self._take(deadline)
+        finally:
+            self._lock.release()
+
+    def _read(self, deadline: float | None) -> Snapshot:
+        if self._scan is not None:
+            return read_items(self._scan, deadline)
+        return read_tables(self._client_factory(), deadline)
+
+    def _take(self, deadline: float | None) -> Snapshot | None:
+        journal, exists = self.journal, (self.data_dir / SNAPSHOT).exists()
+        if journal is None:
+            snapshot = self._read(deadline)
             fingerprint = digest(snapshot)
-            if fingerprint == self._last_digest and (self.data_dir / SNAPSHOT).exists():
+            if fingerprint == self._last_digest and exists:
                 return None
             write(snapshot, self.data_dir)
             self._last_digest = fingerprint
             return snapshot
+        if exists and self._written_from == journal.current and not journal.appended:
+            return None
+        # Writes during the scan land in the new segment, replayed over this snapshot.
+        start = journal.rotate()
+        snapshot = self._read(deadline)
+        snapshot.journal = start
+        write(snapshot, self.data_dir)
+        self._written_from = start
+        # Keep what the snapshot before needs: load() falls back to it.
+        before = journal_of(self.data_dir / PREVIOUS)
+        journal.forget_before(start if before is None else min(before, start))
+        return snapshot
 
     def run(self, stop: threading.Event) -> None:
         """The loop of the stack's background thread: returns soon after `stop` is set."""
@@ -173,6 +247,8 @@ class Snapshotter:
                 self.take()
                 self.last_error = None
             except Exception as exc:  # keep serving; the next round or the last one retries
+                if stop.is_set():  # the stack is stopping: its own last snapshot says more
+                    return
                 if self.last_error is None:
                     print(f"  warning: snapshot failed, will retry: {exc}")
                 self.last_error = exc
@@ -182,14 +258,15 @@ class Snapshotter:
 
 
 def _lines(snapshot: Snapshot) -> Iterator[str]:
-    yield _dumps(
-        {
-            "format": FORMAT,
-            "version": FORMAT_VERSION,
-            "taken_at": snapshot.taken_at,
-            "counts": snapshot.counts(),
-        }
-    )
+    header = {
+        "format": FORMAT,
+        "version": FORMAT_VERSION,
+        "taken_at": snapshot.taken_at,
+        "counts": snapshot.counts(),
+    }
+    if snapshot.journal is not None:
+        header["journal"] = snapshot.journal
+    yield _dumps(header)
     for model in sorted(snapshot.items):
         for item in snapshot.items[model]:
             yield _dumps({"model": model, "item": item})
@@ -206,6 +283,7 @@ def _read(path: Path) -> Snapshot:
                 f"{path} is not a crmflow snapshot of version {FORMAT_VERSION}: {header!r:.200}"
             )
         snapshot = Snapshot(taken_at=header.get("taken_at"), path=path)
+        snapshot.journal = header.get("journal")
         snapshot.items = {model: [] for model in header.get("counts", {})}
         for number, line in enumerate(lines, start=2):
             try:
@@ -222,7 +300,8 @@ def _read(path: Path) -> Snapshot:
     return snapshot
 
 
-def _batch_write(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
+def batch_write(client: Any, table: str, requests: list[dict[str, Any]]) -> None:
+    """BatchWriteItem until every request is processed (at most BATCH of them)."""
     pending = {table: requests}
     for attempt in range(10):
         answer = client.batch_write_item(RequestItems=pending)
@@ -274,7 +353,8 @@ def _to_json(item: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _from_json(item: dict[str, Any]) -> dict[str, Any]:
+def from_json(item: dict[str, Any]) -> dict[str, Any]:
+    """An item as kept here (binary as base64) as boto3's low-level client takes it."""
     return {name: _value(v, base64.b64decode) for name, v in item.items()}
 
 

@@ -11,7 +11,7 @@ import subprocess
 import sys
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -66,28 +66,54 @@ def quieted_logs() -> Iterator[None]:
 
 class MotoServer:
     """moto's server in this process, so the in-process Lambda bridge sees the Step
-    Functions interpreter's calls; state machines execute for real."""
+    Functions interpreter's calls; state machines execute for real.
 
-    def __init__(self, port: int, host: str = HOST) -> None:
-        from moto.server import ThreadedMotoServer
+    Served as moto's ThreadedMotoServer serves it (moto's WSGI app, werkzeug's threaded
+    server, moto's request handler), with room for a `middleware` in front of the app:
+    the journal (journal.py) sees every request before it is answered."""
 
+    def __init__(
+        self,
+        port: int,
+        host: str = HOST,
+        middleware: Callable[[Any], Any] | None = None,
+    ) -> None:
         self.host, self.port = host, port
-        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
-        self._running = False
+        self._middleware = middleware
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
         return f"http://{self.host}:{self.port}"
 
     def start(self) -> None:
-        self._server.start()
-        self._running = True
+        from moto.moto_server.werkzeug_app import (
+            DomainDispatcherApplication,
+            MotoRequestHandler,
+            create_backend_app,
+        )
+        from werkzeug.serving import make_server
+
+        app: Any = DomainDispatcherApplication(create_backend_app)
+        if self._middleware is not None:
+            app = self._middleware(app)
+        self._server = make_server(
+            self.host, self.port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="crmflow-moto", daemon=True
+        )
+        self._thread.start()
         self._post("/moto-api/config", MOCK_CONFIG)
 
     def stop(self) -> None:
-        if self._running:
-            self._server.stop()
-            self._running = False
+        """Stop listening. Requests in progress finish on their own (daemon) threads."""
+        if self._thread is not None:
+            self._server.shutdown()
+            self._thread.join(timeout=5)
+            self._server.server_close()
+            self._thread = None
 
     def _post(self, path: str, body: Any) -> None:
         request = urllib.request.Request(
@@ -165,7 +191,7 @@ class Editor:
             return
         self._process.terminate()
         try:
-            self._process.wait(timeout=10)
+            self._process.wait(timeout=3)  # a stop of the stack has STOP_SECONDS in all
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()

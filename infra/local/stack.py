@@ -3,8 +3,10 @@
 moto's server with real ASL execution and the in-process Lambda bridge, the CRM tables
 restored from the data directory (or seeded on a first run), every template published, the
 Chalice app's HTTP API, the editor when it exists, and background loops (snapshots, the
-outbox, and whatever is added to BACKGROUND). `stop()` takes a last snapshot; the next
-start restores it.
+outbox, and whatever is added to BACKGROUND). Every DynamoDB write is journaled before it
+is answered (journal.py), so what the stack acknowledged survives even `kill -9`.
+`stop()` takes a last snapshot, within STOP_SECONDS; the next start restores it and
+replays the journal written after it.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import logging
 import os
 import secrets
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from infra.errors import StackError
-from infra.local import env, persistence, server, sessions
+from infra.local import env, journal, persistence, server, sessions
 from infra.local.seed import Seeded
 
 DEFAULT_DATA_DIR = Path(".crmflow")
@@ -32,6 +35,10 @@ DEFAULT_EDITOR_PORT = 8501
 # in 24 s, so a drip campaign can be watched step by step and still ends in minutes.
 DEFAULT_TIME_SCALE = 1 / 3600
 DEFAULT_SNAPSHOT_SECONDS = 30.0
+# What a stop may take, the last snapshot included (cut short, it is not needed: the
+# journal holds every write since the snapshot before). `crmflow up` ends its process at
+# the latest 2.5 s after that.
+STOP_SECONDS = 6.0
 SECRET_FILE = "unsubscribe-secret"
 API_KEY_FILE = "api-key"
 LOCK_FILE = "stack.lock"
@@ -81,6 +88,7 @@ class Started:
     published: list[str] = field(default_factory=list)
     flows: list[str] = field(default_factory=list)
     recovery: Any = None  # infra.local.restore.Recovery
+    replayed: Any = None  # infra.local.journal.Changes: writes journaled after the snapshot
     editor: str | None = None  # why it did not start, when it did not
     api_key: str | None = None
     notes: list[str] = field(default_factory=list)
@@ -98,6 +106,9 @@ class Stack:
         self.api: server.ApiServer | None = None
         self.editor: server.Editor | None = None
         self.snapshots: persistence.Snapshotter | None = None
+        self.journal: journal.Journal | None = None
+        self.tables: journal.MotoTables | None = None  # moto's, read in this process
+        self._journal_from = 1  # the restored snapshot's first journal segment
         self.background: list[Background] = []
         self._lock_handle: Any = None
         self._stopped = False
@@ -129,13 +140,19 @@ class Stack:
         from infra.local import moto_patches
 
         moto_patches.apply(config.time_scale)
-        self.moto = server.MotoServer(config.moto_port, config.host)
+        # Journals nothing until _open_journal(): restoring is not news.
+        self.moto = server.MotoServer(
+            config.moto_port,
+            config.host,
+            middleware=lambda app: journal.middleware(app, env.REGION, lambda: self.journal),
+        )
         self.moto.start()
 
         from functions.store.tables import create_all
 
         create_all(wait=False)
         self._restore()
+        self._open_journal()  # from here on, every write is on disk before it is answered
         self._prepare_functions()
         if self.restored:
             from infra.local.restore import recover
@@ -153,7 +170,11 @@ class Stack:
         self.started.flows = self._published_flows()
 
         self.snapshots = persistence.Snapshotter(
-            self.data_dir, _dynamodb_client, config.snapshot_seconds
+            self.data_dir,
+            _dynamodb_client,
+            config.snapshot_seconds,
+            self.journal,
+            scan=self.tables.scan if self.tables else None,
         )
         self.snapshots.take()  # the seeded or recovered state is on disk from the start
         self._start_api()
@@ -210,6 +231,9 @@ class Stack:
     def _restore(self) -> None:
         snapshot = persistence.load(self.data_dir)
         if snapshot is None:
+            # A journal continues a snapshot: without one, it is left by a first start that
+            # died before its first snapshot, which seeds again.
+            journal.discard(self.data_dir)
             return
         unknown = persistence.unknown_models(snapshot)
         if unknown:
@@ -217,9 +241,23 @@ class Stack:
                 f"the snapshot holds items of models that no longer exist, not restored: {unknown}"
             )
         counts = persistence.restore(snapshot, _dynamodb_client())
+        self._journal_from = snapshot.journal or 1
+        if snapshot.journal is not None:
+            self.started.replayed = journal.replay(
+                self.data_dir, snapshot.journal, _dynamodb_client()
+            )
         # Even an empty snapshot means "this data directory ran before": do not seed.
         self.started.restored = counts or {"(empty)": 0}
         self.started.snapshot_taken_at = snapshot.taken_at
+
+    def _open_journal(self) -> None:
+        from infra.local.sfn_runner import ACCOUNT_ID
+
+        self.tables = tables = journal.MotoTables(ACCOUNT_ID, env.REGION)
+        models = {model.Meta.table_name: name for name, model in persistence.models().items()}
+        self.journal = journal.Journal(
+            self.data_dir, models, tables.read_item, tables.key_names, first=self._journal_from
+        )
 
     def _prepare_functions(self) -> None:
         from infra.local.lambdas import register_app_functions
@@ -299,30 +337,56 @@ class Stack:
 
     # --- stopping --------------------------------------------------------------------------
 
-    def stop(self) -> str | None:
-        """Stop everything, last snapshot included; the snapshot's path, if one was taken."""
+    def stop(self, budget: float = STOP_SECONDS) -> str | None:
+        """Stop everything within about `budget` seconds, last snapshot included; where the
+        data was saved, if it was. Writes still in progress when the journal closes are
+        refused, never acknowledged."""
         if self._stopped:
             return None
         self._stopped = True
-        path = None
+        deadline = time.monotonic() + budget
+        saved = None
         if self.api is not None:
-            self.api.stop()
+            self.api.stop()  # no new requests; those in progress are journaled as they write
+        # The loops stop while the snapshot is taken: with the journal, a snapshot is right
+        # whatever is still being written.
+        stopping = self._stop_background()
         if self.editor is not None:
             self.editor.stop()
-        for loop in reversed(self.background):
-            with contextlib.suppress(Exception):
-                loop.stop()
         if self.snapshots is not None:
             try:
-                self.snapshots.take()
-                path = str(self.data_dir / persistence.SNAPSHOT)
+                self.snapshots.take(deadline)
+                saved = str(self.data_dir / persistence.SNAPSHOT)
+            except TimeoutError:
+                self.say(
+                    "  the last snapshot did not fit in the time a stop may take: the journal "
+                    "holds every write since the one before, and the next start replays it"
+                )
             except Exception as exc:  # say it loudly: this is the user's data
-                self.say(f"✗ the last snapshot failed: {exc}; the previous one is kept")
+                self.say(
+                    f"✗ the last snapshot failed: {exc}; the previous one and the journal "
+                    "after it are kept"
+                )
+        for stopper in stopping:  # one busy with a backlog is left to end with the process
+            stopper.join(max(0.0, deadline - time.monotonic()))
+        if self.journal is not None:
+            self.journal.close()
+            saved = saved or str(self.data_dir)
         if self.moto is not None:
             self.moto.stop()
         if self._lock_handle is not None:
             self._lock_handle.close()
-        return path
+        return saved
+
+    def _stop_background(self) -> list[threading.Thread]:
+        """Tell every background loop to stop, all at once; the threads doing it."""
+        stoppers = [
+            threading.Thread(target=_quietly, args=(loop.stop,), daemon=True)
+            for loop in reversed(self.background)
+        ]
+        for stopper in stoppers:
+            stopper.start()
+        return stoppers
 
     # --- what to print ---------------------------------------------------------------------
 
@@ -335,6 +399,12 @@ class Stack:
             lines.append(
                 f"restored {total:,} records from {self.data_dir / persistence.SNAPSHOT} "
                 f"(taken {started.snapshot_taken_at}): {_summary(counts)}"
+            )
+        replayed = started.replayed
+        if replayed is not None and replayed.records:
+            lines.append(
+                f"replayed {replayed.records:,} write(s) journaled after that snapshot "
+                f"({len(replayed.images):,} record(s) changed)"
             )
         if started.seeded is not None:
             lines.append(f"first run: seeded demo data — {started.seeded.describe()}")
@@ -363,7 +433,7 @@ class Stack:
             f"  API      {api}",
             f"  editor   {editor}",
             f"  AWS      {moto}  (moto: DynamoDB, Step Functions, SES…; dashboard {moto}/moto-api/)",
-            f"  data     {self.data_dir}  (snapshot every {config.snapshot_seconds:g} s and on exit; emails in {OUTBOX}/)",
+            f"  data     {self.data_dir}  (every write journaled, snapshot every {config.snapshot_seconds:g} s and on exit; emails in {OUTBOX}/)",
             f"  time     {describe_time_scale(config.time_scale)}",
             f"  flows    {len(started.flows)} published: {', '.join(started.flows) or 'none'}",
             "",
@@ -459,6 +529,11 @@ class _Loop:
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=10)
+
+
+def _quietly(stop: Callable[[], None]) -> None:
+    with contextlib.suppress(Exception):
+        stop()
 
 
 def interrupted_lines(recovery: Any) -> list[str]:

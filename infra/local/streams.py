@@ -44,9 +44,12 @@ class StreamPoller:
         self._thread: threading.Thread | None = None
 
     def poll_once(self) -> int:
-        """Deliver every record written since the last poll; how many were delivered."""
+        """Deliver every record written since the last poll; how many were delivered. Once
+        stop() is called, no further batch is started (a backlog would hold a stop up)."""
         delivered = 0
         for table in self.tables:
+            if self._stop.is_set():
+                break
             arn = self._dynamodb.describe_table(TableName=table)["Table"].get("LatestStreamArn")
             if not arn:
                 continue
@@ -70,6 +73,7 @@ class StreamPoller:
         self._thread.start()
 
     def stop(self) -> None:
+        """Returns when the batch being delivered, if any, is done (at most 5 s later)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=5)
@@ -82,7 +86,7 @@ class StreamPoller:
                 StreamArn=arn, ShardId=shard_id, ShardIteratorType=self.start_type
             )["ShardIterator"]
         delivered = 0
-        while True:
+        while not self._stop.is_set():
             answer = self._streams.get_records(ShardIterator=iterator, Limit=self.batch_size)
             records = answer.get("Records", [])
             if records:
@@ -95,3 +99,4 @@ class StreamPoller:
             self._iterators[key] = iterator
             if not records:
                 return delivered
+        return delivered
