@@ -502,6 +502,11 @@ class TestRun(Answer):
 # --- hooks -------------------------------------------------------------------------------
 
 
+class FieldWarning(Answer):
+    field: str
+    message: str
+
+
 class HookAccepted(Answer):
     """A hook's answer: the contact's enrollment, new or the one it is already in."""
 
@@ -510,6 +515,10 @@ class HookAccepted(Answer):
     execution_id: str = Field(description="The execution's name (the enrollment id).")
     contact_id: str
     reason: str | SkipJsonSchema[None] = absent("Why the contact was not enrolled again.")
+    warnings: list[FieldWarning] | SkipJsonSchema[None] = absent(
+        "Values that could not be read (a phone without a country code, a date that is not "
+        "one): each kept as typed in custom.<field>_as_typed. The lead is never refused."
+    )
 
 
 # --- imports -----------------------------------------------------------------------------

@@ -42,6 +42,38 @@ def contact_fields(values: dict[str, Any], *, region: str | None = None) -> dict
     return out
 
 
+def lenient_contact_fields(
+    values: dict[str, Any], *, region: str | None = None
+) -> tuple[dict[str, Any], list[dict[str, str]]]:
+    """contact_fields for a lead arriving from outside (a hook): a value that cannot be
+    read never loses the lead. It is kept as typed in custom.<name>_as_typed, and a
+    warning ({"field", "message"}) says so, as an import does. The email must be readable;
+    a field that is not a contact field at all is the flow's mistake, and raises.
+
+    Phones written the national way are read in `region`, or in the country the values
+    name when that is a code phonenumbers knows."""
+    country = str(values.get("country") or "").strip().upper()
+    region = country if country in normalize.REGIONS else region
+    out: dict[str, Any] = {}
+    warnings: list[dict[str, str]] = []
+    for ref, value in values.items():
+        try:
+            found = contact_fields({ref: value}, region=region)
+        except InvalidRecord as exc:
+            name = ref.rpartition(".")[2]
+            if name == "email" or "not a contact field" in str(exc):
+                raise
+            key = f"{name}_as_typed"
+            out.setdefault("custom", {})[key] = value
+            warnings.append({"field": name, "message": f"{exc}; kept as typed in custom.{key}"})
+            continue
+        custom = found.pop("custom", {})
+        out.update(found)
+        if custom:
+            out.setdefault("custom", {}).update(custom)
+    return out, warnings
+
+
 def _typed(attribute: Any, name: str, value: Any, region: str | None) -> Any:
     if name == "email":
         return normalize.email(str(value))

@@ -40,8 +40,9 @@ from functions.store.contacts import (
     find_by_email,
     update_contact,
 )
-from functions.store.fields import contact_fields
+from functions.store.fields import lenient_contact_fields
 from functions.store.models import FlowRecord, FlowVersion
+from functions.store.settings import default_region
 from functions.triggers.deliveries import Claim, claim, finish, release
 from functions.triggers.index import enrollment_id
 
@@ -145,7 +146,7 @@ def fingerprint(flow_id: str, payload: dict[str, Any]) -> str:
 
 def _start(flow: FlowRecord, payload: dict[str, Any], params: dict[str, Any], key: str) -> Answer:
     flow_id = flow.flow_id
-    contact_id = _contact_for(payload, params)
+    contact_id, warnings = _contact_for(payload, params)
     run = enroll(
         flow_id,
         contact_id,
@@ -163,6 +164,7 @@ def _start(flow: FlowRecord, payload: dict[str, Any], params: dict[str, Any], ke
             "execution_id": run.enrollment_id,  # executions are named after enrollments
             "contact_id": contact_id,
             **({"reason": run.reason} if run.reason else {}),
+            **({"warnings": warnings} if warnings else {}),
         },
     )
 
@@ -236,7 +238,11 @@ def _trigger_params(flow: FlowRecord) -> dict[str, Any]:
     return document["trigger"].get("params") or {}
 
 
-def _contact_for(payload: dict[str, Any], params: dict[str, Any]) -> str:
+def _contact_for(
+    payload: dict[str, Any], params: dict[str, Any]
+) -> tuple[str, list[dict[str, str]]]:
+    """The contact the payload names, created or updated from its mapped fields, and a
+    warning for each value kept as typed: a lead is never refused over its phone."""
     email_key = params.get("email_key", "email")
     address = pick(payload, email_key)
     if not isinstance(address, str) or not address.strip():
@@ -247,7 +253,9 @@ def _contact_for(payload: dict[str, Any], params: dict[str, Any]) -> str:
         if pick(payload, path) is not None
     }
     try:
-        fields = contact_fields({**mapped, "email": address})
+        fields, warnings = lenient_contact_fields(
+            {**mapped, "email": address}, region=default_region()
+        )
     except InvalidRecord as exc:
         raise BadRequest(str(exc)) from None
     existing = find_by_email(fields["email"])
@@ -257,14 +265,14 @@ def _contact_for(payload: dict[str, Any], params: dict[str, Any]) -> str:
                 f"no contact has email {fields['email']}, and this flow does not create contacts"
             )
         try:
-            return create_contact(fields).contact_id
+            return create_contact(fields).contact_id, warnings
         except DuplicateEmail:  # a delivery beside this one created it first: merge into it
             existing = find_by_email(fields["email"])
             if existing is None:
                 raise
     if len(fields) > 1:
         update_contact(existing.contact_id, lambda c: _merge(c, fields))
-    return existing.contact_id
+    return existing.contact_id, warnings
 
 
 def _merge(contact: Any, fields: dict[str, Any]) -> None:
