@@ -429,3 +429,23 @@ def test_a_write_cut_short_by_a_crash_is_skipped_and_damage_elsewhere_is_refused
     journal.segment(tmp_path, 2).write_text(record[:20] + "\n" + record + "\n", "utf-8")
     with pytest.raises(SnapshotError, match="line 1"):
         journal.read_changes(tmp_path, 1)
+
+
+def test_the_editor_does_not_outlive_a_killed_stack(tmp_path: Path) -> None:
+    """After `kill -9` of the stack, its editor (a child process) ends too: the next
+    `make run` finds its port free instead of refusing to start."""
+    from infra.local.server import port_is_free
+    from tests.editor.test_browser import _wait_for_editor
+
+    stack = StackProcess(tmp_path / "data", editor=True)
+    try:
+        stack.wait_until_up()
+        assert stack.editor is not None and stack.editor_port is not None
+        _wait_for_editor(stack.editor)
+        assert not port_is_free(stack.editor_port)
+    finally:
+        stack.kill()
+    deadline = time.monotonic() + 10
+    while not port_is_free(stack.editor_port) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert port_is_free(stack.editor_port), "the editor kept its port after the stack died"
