@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from botocore.exceptions import ClientError
+from pynamodb.exceptions import UpdateError
 
 from functions.history import path_taken
+from functions.store.contacts import cancelled_by_condition
 from functions.store.models import Enrollment, Membership, NodeStats
 
 LIVE_LIMIT = 2000
@@ -70,9 +72,16 @@ def record_departure(enrollment: Enrollment, reason: str) -> None:
     if counter and where:
         _add(enrollment.flow_id, version, where, counter)
     # Last: an enrollment with its path stored has been counted (readers rely on it).
-    Enrollment(enrollment.enrollment_id).update(
-        actions=[Enrollment.path.set([visit.as_dict() for visit in path])]
-    )
+    try:
+        Enrollment(enrollment.enrollment_id).update(
+            actions=[Enrollment.path.set([visit.as_dict() for visit in path])],
+            # An update creates what it misses: an enrollment erased meanwhile (its contact
+            # deleted) must not come back as a row holding only a path.
+            condition=Enrollment.enrollment_id.exists(),
+        )
+    except UpdateError as exc:
+        if not cancelled_by_condition(exc):
+            raise
 
 
 def flow_counts(flow_id: str, version: int | None = None) -> FlowCounts:

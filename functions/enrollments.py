@@ -385,8 +385,16 @@ def _mark_running(enrollment_id: str, arn: str) -> None:
     except UpdateError as exc:
         if not cancelled_by_condition(exc):
             raise
-        # A short flow can finish before this line: keep the reason it left with.
-        Enrollment(enrollment_id).update(actions=[Enrollment.execution_arn.set(arn)])
+        # A short flow can finish before this line: keep the reason it left with. One
+        # erased meanwhile stays erased (an update would create a row holding only an ARN).
+        try:
+            Enrollment(enrollment_id).update(
+                actions=[Enrollment.execution_arn.set(arn)],
+                condition=Enrollment.enrollment_id.exists(),
+            )
+        except UpdateError as again:
+            if not cancelled_by_condition(again):
+                raise
 
 
 def _execution_arn(state_machine_arn: str, name: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import time
 from collections.abc import Iterator
 
 import boto3
@@ -66,8 +67,21 @@ def engine(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             yield
         finally:
             _stop_running_executions()  # waits left behind would fail noisily on teardown
+            _join_interpreter_threads()
             unregister_app_functions()
             moto_patches.apply()
+
+
+def _join_interpreter_threads(timeout: float = 30.0) -> None:
+    """Wait for moto's interpreter threads to end. A stopped run may still be inside a step
+    Lambda; left running, its write would land in the next test's fresh tables (seen as a
+    stray Enrollment row in another test)."""
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    deadline = time.monotonic() + timeout
+    for thread in list(TMP_THREADS):
+        thread.join(max(0.0, deadline - time.monotonic()))
+    TMP_THREADS[:] = [thread for thread in TMP_THREADS if thread.is_alive()]
 
 
 def _stop_running_executions() -> None:

@@ -83,3 +83,13 @@ def test_versions_are_counted_apart_and_failures_where_they_happened(engine) -> 
     assert (v2.nodes["to_missing"].entered, v2.nodes["to_missing"].failed) == (1, 1)
     assert "tag" not in v2.nodes
     assert flow_counts("welcome").nodes["tag"].entered == 1
+
+
+def test_a_departure_counted_after_its_enrollment_was_erased_leaves_no_ghost_row(store) -> None:
+    from functions.analytics import record_departure
+
+    gone = Enrollment(
+        "enr_erased", flow_id="welcome", flow_version="1", contact_id="c_1", status="ended"
+    )
+    record_departure(gone, "ended")  # the row was deleted with its contact meanwhile
+    assert list(Enrollment.scan()) == []
