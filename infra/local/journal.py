@@ -56,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from infra.errors import SnapshotError
+from infra.local.persistence import dumps_line, sync_directory
 
 PREFIX = "journal-"
 SUFFIX = ".jsonl"
@@ -142,7 +143,7 @@ class Journal:
             if self._fd is None:
                 raise JournalClosed("the local stack is stopping")
             lines = [
-                _dumps({"m": self.tables[table], "k": key, "i": self._read_item(table, key)})
+                dumps_line({"m": self.tables[table], "k": key, "i": self._read_item(table, key)})
                 for table, key in touched
             ]
             _write_all(self._fd, "".join(line + "\n" for line in lines).encode("utf-8"))
@@ -192,7 +193,7 @@ class Journal:
                 os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
-        _sync_directory(self.data_dir)
+        sync_directory(self.data_dir)
 
     @property
     def closed(self) -> bool:
@@ -201,7 +202,7 @@ class Journal:
     def _open(self, number: int) -> int:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         fd = os.open(segment(self.data_dir, number), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        _sync_directory(self.data_dir)  # the new name survives a power cut too
+        sync_directory(self.data_dir)  # the new name survives a power cut too
         return fd
 
     def _sync_loop(self, every: float) -> None:
@@ -289,7 +290,7 @@ def read_changes(data_dir: Path, since: int) -> Changes:
                     changes.torn += 1
                     continue
                 raise SnapshotError(f"{path}, line {index + 1}: {exc}") from None
-            changes.images[(model, _dumps(key))] = (key, image)
+            changes.images[(model, dumps_line(key))] = (key, image)
             changes.records += 1
     return changes
 
@@ -454,20 +455,3 @@ def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view) :]
-
-
-def _sync_directory(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)

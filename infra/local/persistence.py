@@ -115,7 +115,7 @@ def write(snapshot: Snapshot, data_dir: Path) -> Path:
         if target.exists():
             _keep_previous(target, data_dir / PREVIOUS)
         os.replace(temporary, target)
-        _sync_directory(data_dir)
+        sync_directory(data_dir)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
@@ -128,7 +128,7 @@ def digest(snapshot: Snapshot) -> str:
     """A fingerprint of the items (not of the time taken): unchanged data, same digest."""
     hasher = hashlib.sha256()
     for model in sorted(snapshot.items):
-        for line in sorted(_dumps(item) for item in snapshot.items[model]):
+        for line in sorted(dumps_line(item) for item in snapshot.items[model]):
             hasher.update(model.encode() + b"\x00" + line.encode() + b"\n")
     return hasher.hexdigest()
 
@@ -266,10 +266,10 @@ def _lines(snapshot: Snapshot) -> Iterator[str]:
     }
     if snapshot.journal is not None:
         header["journal"] = snapshot.journal
-    yield _dumps(header)
+    yield dumps_line(header)
     for model in sorted(snapshot.items):
         for item in snapshot.items[model]:
-            yield _dumps({"model": model, "item": item})
+            yield dumps_line({"model": model, "item": item})
 
 
 def _read(path: Path) -> Snapshot:
@@ -326,7 +326,7 @@ def _keep_previous(current: Path, previous: Path) -> None:
     os.replace(link, previous)
 
 
-def _sync_directory(directory: Path) -> None:
+def sync_directory(directory: Path) -> None:
     # The rename is durable once the directory entry is on disk (POSIX; skipped elsewhere).
     try:
         fd = os.open(directory, os.O_RDONLY)
@@ -340,7 +340,8 @@ def _sync_directory(directory: Path) -> None:
         os.close(fd)
 
 
-def _dumps(value: Any) -> str:
+def dumps_line(value: Any) -> str:
+    """One JSON line, the same bytes for the same value (snapshots and journal)."""
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
