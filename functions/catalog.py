@@ -39,7 +39,10 @@ def latest_version(flow: FlowRecord) -> FlowVersion | None:
     try:
         return FlowVersion.get(flow.flow_id, int(flow.latest_version), consistent_read=True)
     except FlowVersion.DoesNotExist:  # counted but not yet written (a save in flight)
-        return next(iter(FlowVersion.query(flow.flow_id, scan_index_forward=False, limit=1)), None)
+        newest = FlowVersion.query(
+            flow.flow_id, FlowVersion.version > 0, scan_index_forward=False, limit=1
+        )  # version 0 is the working copy, never a saved version
+        return next(iter(newest), None)
 
 
 def get_enrollment(enrollment_id: str) -> Enrollment:

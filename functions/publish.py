@@ -154,7 +154,8 @@ def unpublish(flow_id: str, *, stop_running: bool = False) -> int:
 
 def versions(flow_id: str) -> list[FlowVersion]:
     """The flow's versions, newest first."""
-    return list(FlowVersion.query(flow_id, scan_index_forward=False))
+    # Version 0 is the editor's working copy (functions/working_copies.py), not a version.
+    return list(FlowVersion.query(flow_id, FlowVersion.version > 0, scan_index_forward=False))
 
 
 def function_arn(handler: str) -> str:

@@ -326,6 +326,29 @@ class FlowSaved(Answer):
     warnings: list[Issue]
 
 
+class WorkingCopyKept(Answer):
+    """The editor's unsaved changes, kept."""
+
+    flow_id: str
+    saved_at: str = Field(description="When they were kept (ISO 8601, UTC).")
+
+
+class WorkingCopy(Answer):
+    """A flow's unsaved changes kept by the editor."""
+
+    flow_id: str
+    document: dict[str, Any] = Field(description="The flow document as it was being edited.")
+    saved_at: str
+    latest_version: int | None = Field(
+        description="The newest saved version when they were read; null for a flow never saved."
+    )
+
+
+class WorkingCopyDiscarded(Answer):
+    flow_id: str
+    discarded: bool = Field(description="Whether unsaved changes were kept.")
+
+
 class FlowPublished(Answer):
     """A flow document published as the version new contacts enter."""
 

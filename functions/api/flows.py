@@ -98,6 +98,73 @@ def flows_delete(call: Call, flow_id: str) -> Any:
 
 @route(
     bp,
+    "/flows/{flow_id}/working-copy",
+    method="PUT",
+    permission="flows:write",
+    body="FlowDocument",
+    errors=(400,),
+    answer="WorkingCopyKept",
+)
+def working_copy_keep(call: Call, flow_id: str) -> Any:
+    """Keep the editor's unsaved changes to a flow (autosave), replacing the last ones.
+
+    Not a version: it may have errors, and it is not listed among the versions. A flow
+    never saved is created as a draft with no version yet, so it can be reopened. The
+    document's id must be the one in the path.
+    """
+    from functions.working_copies import keep
+
+    document = call.body.root
+    _same_flow(document, flow_id, "id")
+    _check_size(document)
+    return {"flow_id": flow_id, "saved_at": keep(document, by=call.principal.actor).isoformat()}
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/working-copy",
+    permission="flows:read",
+    errors=(404,),
+    answer="WorkingCopy",
+)
+def working_copy_show(call: Call, flow_id: str) -> Any:
+    """The flow's unsaved changes kept by the editor, and the saved version they start
+    from (404 when none are kept)."""
+    from functions.catalog import get_flow
+    from functions.working_copies import get
+
+    kept = get(flow_id)
+    return {
+        "flow_id": flow_id,
+        "document": kept.document,
+        "saved_at": kept.created_at.isoformat(),
+        "latest_version": int(get_flow(flow_id).latest_version or 0) or None,
+    }
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/working-copy",
+    method="DELETE",
+    permission="flows:write",
+    answer="WorkingCopyDiscarded",
+)
+def working_copy_discard(call: Call, flow_id: str) -> Any:
+    """Forget the unsaved changes kept for a flow (they were saved as a version, or thrown
+    away). `discarded` says whether there were any."""
+    from functions.working_copies import discard
+
+    return {"flow_id": flow_id, "discarded": discard(flow_id)}
+
+
+def _same_flow(document: dict[str, Any], flow_id: str, where: str) -> None:
+    named = document.get("id")
+    if named != flow_id:
+        raise field_error(where, f"is {named!r}, but the path names flow '{flow_id}'")
+
+
+@route(
+    bp,
     "/flows/{flow_id}/analytics",
     permission="flows:read",
     query="Analytics",
@@ -203,9 +270,7 @@ def flows_publish(call: Call, flow_id: str) -> Any:
     """
     from functions.publish import publish
 
-    named = call.body.flow.get("id")
-    if named != flow_id:
-        raise field_error("flow.id", f"is {named!r}, but the path names flow '{flow_id}'")
+    _same_flow(call.body.flow, flow_id, "flow.id")
     _check_size(call.body.flow)
     saved = publish(call.body.flow, note=call.body.note, by=call.principal.actor)
     return {
