@@ -17,10 +17,11 @@ from pydantic import ValidationError
 from flows.errors import UnknownNodeKind
 from flows.model import DEFAULT_OUTPUT
 from flows.nodes import get_kind, registry
-from flows.nodes.base import NodeKind, Output
+from flows.nodes.base import ERROR, NodeKind, Output
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
 ROW, COLUMN = 150, 280  # pixels between layers and between nodes of one layer
+CARD_WIDTH, CARD_HEIGHT = 240, 100  # a canvas card's box (230 wide), with a small margin
 _ID_UNSAFE = re.compile(r"[^a-z0-9_]+")
 
 
@@ -82,6 +83,113 @@ def outputs(spec: dict[str, Any]) -> list[Output]:
     return kind.outputs(params)
 
 
+def _params(spec: dict[str, Any], kind: NodeKind) -> Any:
+    try:
+        return kind.Params.model_validate(spec.get("params") or {})
+    except ValidationError:
+        return None
+
+
+def auto_label(
+    spec: dict[str, Any], document: dict[str, Any], labels: dict[str, str] | None = None
+) -> str:
+    """What the node is called when the user has not named it: its kind's summary of its
+    settings ("Wait 2 days"), other nodes named by their labels."""
+    kind = kind_of(spec)
+    if kind is None:
+        return spec.get("kind") or "?"
+    if labels is None:
+        labels = node_labels(document)
+    return kind.summary(_params(spec, kind), labels)
+
+
+def node_labels(document: dict[str, Any]) -> dict[str, str]:
+    """Every node's label for other nodes' summaries (one level: typed label or summary)."""
+    names = {}
+    for spec in all_nodes(document):
+        kind = kind_of(spec)
+        typed = (spec.get("label") or "").strip()
+        if typed or kind is None:
+            names[spec["id"]] = typed or spec["id"]
+        else:
+            names[spec["id"]] = kind.summary(_params(spec, kind))
+    return names
+
+
+def is_user_label(
+    spec: dict[str, Any], document: dict[str, Any], labels: dict[str, str] | None = None
+) -> bool:
+    """A label counts as typed by the user unless it is empty, the kind's display name or
+    the node's auto label (what an editor that stored auto labels wrote). Labels that
+    shipped with templates are typed labels."""
+    label = (spec.get("label") or "").strip()
+    if not label:
+        return False
+    kind = kind_of(spec)
+    if kind is not None and label == kind.display_name:
+        return False
+    return label != auto_label(spec, document, labels)
+
+
+def display_label(
+    spec: dict[str, Any], document: dict[str, Any], labels: dict[str, str] | None = None
+) -> str:
+    """The name the canvas, the forms and the problem list use for a node (pass
+    `node_labels(document)` as `labels` when naming many nodes)."""
+    if labels is None:
+        labels = node_labels(document)
+    if is_user_label(spec, document, labels):
+        return spec["label"].strip()
+    return auto_label(spec, document, labels)
+
+
+def display_labels(document: dict[str, Any]) -> dict[str, str]:
+    """display_label of every node, by id."""
+    labels = node_labels(document)
+    return {spec["id"]: display_label(spec, document, labels) for spec in all_nodes(document)}
+
+
+labels = display_labels  # the designer's name for it
+
+
+def summary(spec: dict[str, Any], labels: dict[str, str] | None = None) -> str:
+    """The node's kind's summary of its settings, other nodes named by `labels`."""
+    kind = kind_of(spec)
+    if kind is None:
+        return spec.get("kind") or "?"
+    return kind.summary(_params(spec, kind), labels or {})
+
+
+def move_nodes(document: dict[str, Any], positions: dict[str, dict[str, float]]) -> None:
+    """Put nodes where the canvas dragged them: id → {x, y}; unknown ids are ignored."""
+    for spec in all_nodes(document):
+        where = positions.get(spec["id"])
+        if isinstance(where, dict) and {"x", "y"} <= where.keys():
+            spec["position"] = {"x": where["x"], "y": where["y"]}
+
+
+def set_label(document: dict[str, Any], node_id: str, text: str) -> None:
+    """Keep what the user typed; an empty text, the display name or the auto label leaves
+    the node unnamed, so its label follows its settings again."""
+    spec = node(document, node_id)
+    if spec is None:
+        return
+    spec["label"] = text.strip()
+    if not is_user_label(spec, document):
+        spec.pop("label", None)
+
+
+def set_params(document: dict[str, Any], node_id: str, params: dict[str, Any]) -> None:
+    """Replace a node's params; a label that was the auto label of the old settings is
+    dropped, so "Wait 3 days" becomes "Wait 2 days" rather than going stale."""
+    spec = node(document, node_id)
+    if spec is None:
+        return
+    if not is_user_label(spec, document):
+        spec.pop("label", None)
+    spec["params"] = params
+
+
 def palette() -> dict[str, list[NodeKind]]:
     """Kinds by category, as the palette groups them."""
     groups: dict[str, list[NodeKind]] = {"trigger": [], "action": [], "control": []}
@@ -102,28 +210,155 @@ def new_id(document: dict[str, Any], base: str) -> str:
 
 
 def add_node(document: dict[str, Any], kind_name: str, after: str | None = None) -> str:
-    """Add a node of `kind_name`; below `after` and connected from its first free output
-    when given. Returns the new node's id."""
+    """Add a node of `kind_name`; when `after` is given, wired from its main output: the
+    first free non-error output, or, when every one is taken, its first non-error output
+    with the new node inserted before what it led to. Returns the new node's id."""
+    anchor = node(document, after) if after else None
+    output = main_output(document, anchor["id"]) if anchor is not None else None
+    if anchor is not None and output is not None:
+        target = _target(document, anchor["id"], output)
+        if target is not None:
+            return insert_between(document, kind_name, anchor["id"], output, target)
+    x, y = _below(document, anchor)
+    node_id = _new_node(document, kind_name, _free_spot(document, x, y))
+    if anchor is not None and output is not None:
+        connect(document, anchor["id"], output, node_id)
+    return node_id
+
+
+def insert_between(
+    document: dict[str, Any], kind_name: str, source: str, output: str, target: str
+) -> str:
+    """Put a new node on the edge `source`.`output` → `target`: source → new → target
+    (through the new node's main output). The new node takes the target's place and the
+    target with everything below it that would overlap moves down one ROW."""
+    old = node(document, target)
+    if old is None or node(document, source) is None:
+        raise ValueError(f"no edge from '{source}' to '{target}'")
+    position = dict(old.get("position") or {"x": 0, "y": 0})
+    _push_down(document, target, keep={source})
+    node_id = _new_node(document, kind_name, (position["x"], position["y"]))
+    connect(document, source, output, node_id)
+    out = main_output(document, node_id)
+    if out is not None:
+        connect(document, node_id, out, target)
+    return node_id
+
+
+def drop_node(
+    document: dict[str, Any],
+    kind_name: str,
+    position: dict[str, float],
+    after: str | None = None,
+) -> str:
+    """A node dropped on the canvas at `position` (moved down to the nearest free spot);
+    wired from `after` as add_node wires it, without moving other nodes."""
+    node_id = _new_node(document, kind_name, _free_spot(document, position["x"], position["y"]))
+    anchor = node(document, after) if after else None
+    if anchor is not None:
+        output = main_output(document, anchor["id"], exclude=node_id)
+        if output is not None:
+            target = _target(document, anchor["id"], output)
+            connect(document, anchor["id"], output, node_id)
+            out = main_output(document, node_id)
+            if target is not None and out is not None:
+                connect(document, node_id, out, target)
+    return node_id
+
+
+def main_output(document: dict[str, Any], node_id: str, exclude: str | None = None) -> str | None:
+    """Where a step added after `node_id` attaches: its first free output that is not an
+    error output, else its first non-error output; None when it has none (an end)."""
+    spec = node(document, node_id)
+    if spec is None:
+        return None
+    names = [o.name for o in outputs(spec) if o.name != ERROR.name]
+    used = {
+        e.get("output", DEFAULT_OUTPUT)
+        for e in document.get("edges", [])
+        if e["from"] == node_id and e["to"] != exclude
+    }
+    free = [name for name in names if name not in used]
+    return (free or names or [None])[0]
+
+
+def _target(document: dict[str, Any], source: str, output: str) -> str | None:
+    return next(
+        (
+            e["to"]
+            for e in document.get("edges", [])
+            if e["from"] == source and e.get("output", DEFAULT_OUTPUT) == output
+        ),
+        None,
+    )
+
+
+def _new_node(document: dict[str, Any], kind_name: str, at: tuple[float, float]) -> str:
     kind = get_kind(kind_name)
     if kind.category == "trigger":
         raise ValueError("a flow has one trigger: change its kind in the trigger's form")
     node_id = new_id(document, kind.name)
-    anchor = node(document, after) if after else None
-    x, y = _below(document, anchor)
+    # No label: until the user types one, the canvas shows the kind's summary.
     document.setdefault("nodes", []).append(
         {
             "id": node_id,
             "kind": kind.name,
-            "label": kind.display_name,
             "params": {},  # the form shows what is required, with the kind's defaults
-            "position": {"x": x, "y": y},
+            "position": {"x": at[0], "y": at[1]},
         }
     )
-    if anchor is not None:
-        free = free_outputs(document, anchor["id"])
-        if free:
-            connect(document, anchor["id"], free[0], node_id)
     return node_id
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return abs(a["x"] - b["x"]) < CARD_WIDTH and abs(a["y"] - b["y"]) < CARD_HEIGHT
+
+
+def _free_spot(document: dict[str, Any], x: float, y: float) -> tuple[float, float]:
+    """(x, y) or, when a card is there, the nearest free column of that row to the right,
+    then the left; rows below when the row is full."""
+    taken = [n.get("position") or {"x": 0, "y": 0} for n in all_nodes(document)]
+    for row in range(50):
+        for step in (0, 1, -1, 2, -2, 3, -3):
+            spot = {"x": x + step * COLUMN, "y": y + row * ROW}
+            if not any(_overlap(spot, other) for other in taken):
+                return spot["x"], spot["y"]
+    return x, y + 50 * ROW
+
+
+def _push_down(document: dict[str, Any], start: str, keep: set[str]) -> None:
+    """Move `start` and everything downstream of it one ROW down; then any other card the
+    moved ones now cover moves too (with its own downstream), until nothing overlaps.
+    `keep` (the insertion's source) never moves, so the edge into the new node stays."""
+    children: dict[str, list[str]] = {}
+    for edge in document.get("edges", []):
+        children.setdefault(edge["from"], []).append(edge["to"])
+    specs = {n["id"]: n for n in all_nodes(document)}
+
+    def downstream(root: str) -> set[str]:
+        seen, queue = set(), deque([root])
+        while queue:
+            current = queue.popleft()
+            if current in seen or current in keep or current not in specs:
+                continue
+            seen.add(current)
+            queue.extend(children.get(current, []))
+        return seen
+
+    moved: set[str] = set()
+    pending = downstream(start)
+    while pending:
+        for node_id in pending:
+            position = specs[node_id].setdefault("position", {"x": 0, "y": 0})
+            position["y"] = position.get("y", 0) + ROW
+        moved |= pending
+        pending = set()
+        for other_id, other in specs.items():
+            if other_id in moved or other_id in keep:
+                continue
+            spot = other.get("position") or {"x": 0, "y": 0}
+            if any(_overlap(spot, specs[m]["position"]) for m in moved):
+                pending |= downstream(other_id) - moved
 
 
 def copy_node(document: dict[str, Any], node_id: str) -> str:
@@ -132,7 +367,8 @@ def copy_node(document: dict[str, Any], node_id: str) -> str:
         raise ValueError("pick a step to copy (the trigger cannot be copied)")
     twin = copy.deepcopy(original)
     twin["id"] = new_id(document, original["id"])
-    twin["label"] = f"{original.get('label') or original['kind']} (copy)"
+    if is_user_label(original, document):
+        twin["label"] = f"{original['label']} (copy)"
     position = original.get("position") or {"x": 0, "y": 0}
     twin["position"] = {"x": position["x"] + 40, "y": position["y"] + 40}
     document["nodes"].append(twin)

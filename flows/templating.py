@@ -22,6 +22,8 @@ from jinja2.filters import FILTERS
 from jinja2.sandbox import SandboxedEnvironment
 from jinja2.utils import Namespace
 
+from flows.template_messages import stray_close, syntax_message
+
 # Parsing only: the environment never renders here.
 _ENV = SandboxedEnvironment(autoescape=False)
 
@@ -40,15 +42,15 @@ class TemplateInfo:
 @lru_cache(maxsize=4096)
 def analyse(source: str) -> TemplateInfo:
     """Parse a template once (cached: the editor re-validates on every click)."""
-    if "{" not in source:
+    if "{" not in source and "}}" not in source:
         return TemplateInfo(None, (), ())
     try:
         tree = _ENV.parse(source)
     except TemplateSyntaxError as exc:
-        return TemplateInfo(f"template error on line {exc.lineno}: {exc.message}", (), ())
+        return TemplateInfo(syntax_message(source, exc), (), ())
     except RecursionError:  # Jinja's parser recurses ~13 frames per bracket
         return TemplateInfo(f"template error: {TOO_DEEP}", (), ())
-    unknown = _unknown_filter_or_test(tree)
+    unknown = _unknown_filter_or_test(tree) or stray_close(source)
     if unknown:
         return TemplateInfo(unknown, (), ())
     over = included_problem(tree) or _constant_problem(tree)
@@ -66,6 +68,12 @@ def analyse(source: str) -> TemplateInfo:
     return TemplateInfo(None, tuple(sorted(fields)), tuple(sorted(roots)))
 
 
+_COMMON = {
+    "filter": "; use one of default, upper, lower, title, capitalize, trim, round, join",
+    "test": "; use one of defined, none, number, string, even, odd, in",
+}
+
+
 def _unknown_filter_or_test(tree: nodes.Template) -> str | None:
     # Jinja resolves filters only when it compiles a template, so a parse passes
     # `{{ name | titel }}`; rendering would then fail for every contact.
@@ -76,7 +84,7 @@ def _unknown_filter_or_test(tree: nodes.Template) -> str | None:
         for node in tree.find_all(node_type):
             if node.name not in known:
                 close = get_close_matches(node.name, list(known), n=1)
-                hint = f"; did you mean '{close[0]}'?" if close else ""
+                hint = f"; did you mean '{close[0]}'?" if close else _COMMON[kind]
                 return f"unknown {kind} '{node.name}'{hint}"
     return None
 

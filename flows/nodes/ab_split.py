@@ -8,6 +8,7 @@ offset from its node id so two splits in one flow do not pick alike.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, field_validator
@@ -96,6 +97,9 @@ class AbSplit(NodeKind):
         ]
         last = params.variants[-1].name
         return {node.id: {"Type": "Choice", "Choices": choices, "Default": ctx.target(node, last)}}
+
+    def describe(self, params: AbSplitParams, labels: Mapping[str, str]) -> str:
+        return "A/B split: " + " / ".join(f"{v.name} {v.weight}%" for v in params.variants)
 
 
 KIND = AbSplit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -56,6 +57,13 @@ class AssignOwner(TaskKind):
     Params = AssignOwnerParams
     handler = "assign_owner"
     cost = Cost(lambda_calls=1, ddb_reads=3, ddb_writes=3)
+
+    def describe(self, params: AssignOwnerParams, labels: Mapping[str, str]) -> str:
+        if params.strategy == "rules":
+            count = len(params.rules)
+            return f"Assign owner by {count} rule{'s' if count != 1 else ''}"
+        how = "round robin" if params.strategy == "round_robin" else "least busy"
+        return f"Assign owner: {how} in team {params.team_id}"
 
 
 KIND = AssignOwner()

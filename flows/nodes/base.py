@@ -6,13 +6,16 @@ Next/End, Retry and Catch, so a kind adds only its own part of the state machine
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
+from pydantic import ValidationError
+
 from flows.model import DEFAULT_OUTPUT, Node
 from flows.params import Params
+from flows.summaries import clip
 
 if TYPE_CHECKING:
     from flows.compiler import EmitContext
@@ -101,6 +104,22 @@ class NodeKind:
 
     def outputs(self, params: Any) -> list[Output]:
         return [NEXT]
+
+    def summary(self, params: Any, labels: Mapping[str, str] | None = None) -> str:
+        """One plain-words line from the settings ("Wait 2 days"); `labels` names other
+        nodes by id. Params may be raw (a dict); invalid or missing ones give display_name."""
+        if params is None:
+            return self.display_name
+        if not isinstance(params, self.Params):
+            try:
+                params = self.Params.model_validate(params)
+            except ValidationError:
+                return self.display_name
+        return clip(self.describe(params, labels or {})) or self.display_name
+
+    def describe(self, params: Any, labels: Mapping[str, str]) -> str:
+        """The kind's own sentence for `summary` (params are valid here)."""
+        return self.display_name
 
     def check(self, node: Node, params: Any, flow: Flow) -> Iterator[Finding]:
         """Checks that need more than the params model (other nodes, the whole flow)."""

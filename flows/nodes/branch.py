@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.model import Flow, Node
 from flows.nodes.base import DecisionKind, Finding, Output
@@ -35,6 +36,9 @@ class Branch(DecisionKind):
 
     def check(self, node: Node, params: BranchParams, flow: Flow) -> Iterator[Finding]:
         yield from criteria_findings(flow, params.criteria, "params.criteria")
+
+    def describe(self, params: BranchParams, labels: Mapping[str, str]) -> str:
+        return "If " + say.criteria(params.criteria, labels)
 
 
 KIND = Branch()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.fields import COMPANY_FIELDS, DEAL_FIELDS
 from flows.nodes.base import Cost, TaskKind
 from flows.params import Params
@@ -51,6 +53,13 @@ class CreateRecord(TaskKind):
     Params = CreateRecordParams
     handler = "create_record"
     cost = Cost(lambda_calls=1, ddb_reads=1, ddb_writes=3)
+
+    def describe(self, params: CreateRecordParams, labels: Mapping[str, str]) -> str:
+        values = params.values
+        what = values.get("name") or values.get("body") or ""
+        return (
+            f"Create {params.record}: {say.text(str(what))}" if what else f"Create {params.record}"
+        )
 
 
 KIND = CreateRecord()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field
 
+from flows import summaries as say
 from flows.nodes.assignees import Assignee
 from flows.nodes.base import Cost, TaskKind
 from flows.params import Duration, LongTemplate, Params, Template
@@ -39,6 +41,9 @@ class CreateTask(TaskKind):
     Params = CreateTaskParams
     handler = "create_task"
     cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=3)
+
+    def describe(self, params: CreateTaskParams, labels: Mapping[str, str]) -> str:
+        return f"Create task: {say.text(params.title)}"
 
 
 KIND = CreateTask()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.nodes.base import TriggerKind
 from flows.params import DateFieldRef, Params
 from flows.timezones import TimeOfDay, TimeZone
@@ -41,6 +43,13 @@ class DateRelative(TriggerKind):
     description = "Starts N days before or after a date field, at a time of day (renewals)."
     icon = "📅"
     Params = DateRelativeParams
+
+    def describe(self, params: DateRelativeParams, labels: Mapping[str, str]) -> str:
+        field = say.field_name(params.field)
+        when = f"{params.days} days {params.direction} {field}" if params.days else f"On {field}"
+        return f"{when[0].upper()}{when[1:]} ({params.at_time})" + (
+            ", every year" if params.yearly else ""
+        )
 
 
 KIND = DateRelative()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from flows.model import Node
@@ -30,6 +31,9 @@ class End(NodeKind):
 
     def emit(self, node: Node, params: Any, ctx: Any) -> States:
         return {node.id: finish_state(node.id, "ended")}
+
+    def describe(self, params: EndParams, labels: Mapping[str, str]) -> str:
+        return "End"
 
 
 KIND = End()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pydantic import Field
 
@@ -27,6 +27,9 @@ class EnrollInFlow(TaskKind):
     def check(self, node: Node, params: EnrollInFlowParams, flow: Flow) -> Iterator[Finding]:
         if params.flow_id == flow.id:
             yield Finding("params.flow_id", "a flow cannot enroll contacts into itself")
+
+    def describe(self, params: EnrollInFlowParams, labels: Mapping[str, str]) -> str:
+        return f"Enroll in flow {params.flow_id}"
 
 
 KIND = EnrollInFlow()

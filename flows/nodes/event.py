@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.nodes.base import TriggerKind
 from flows.nodes.events import CUSTOM_EVENT_PATTERN, EventName, custom_name_problem
 from flows.params import Params
@@ -33,6 +36,12 @@ class Event(TriggerKind):
     description = "Starts when a contact opens or clicks an email, submits a form or buys."
     icon = "⚡"
     Params = EventParams
+
+    def describe(self, params: EventParams, labels: Mapping[str, str]) -> str:
+        line = f"When {say.event(params.event, params.custom_name)}"
+        if params.match:
+            line += " with " + ", ".join(f"{k} = {v}" for k, v in params.match.items())
+        return line
 
 
 KIND = Event()

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.model import DEFAULT_OUTPUT, Flow, Node
 from flows.nodes.base import DecisionKind, Finding, Output, States, finish_state
@@ -45,6 +46,9 @@ class Goal(DecisionKind):
 
     def check(self, node: Node, params: GoalParams, flow: Flow) -> Iterator[Finding]:
         yield from criteria_findings(flow, params.criteria, "params.criteria")
+
+    def describe(self, params: GoalParams, labels: Mapping[str, str]) -> str:
+        return "Goal: " + say.criteria(params.criteria, labels)
 
 
 KIND = Goal()

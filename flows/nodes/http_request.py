@@ -21,7 +21,7 @@ publishing and the step at run time (functions/secrets.py) apply one rule:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from functools import lru_cache
 from typing import Literal
 
@@ -29,6 +29,7 @@ from jinja2 import TemplateSyntaxError, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, TaskKind
 from flows.params import LongTemplate, Params, SecretName, Template, Url
@@ -148,6 +149,9 @@ class HttpRequest(TaskKind):
             refusal = secret_refusal(params.auth_secret)
             if refusal:
                 yield Finding("params.auth_secret", refusal)
+
+    def describe(self, params: HttpRequestParams, labels: Mapping[str, str]) -> str:
+        return f"{params.method} {say.text(params.url)}"
 
 
 _INDIRECT = (

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
+from flows import summaries as say
 from flows.nodes.base import TriggerKind
 from flows.nodes.triggers import RECORD, RecordType
 from flows.params import Params
@@ -22,6 +25,12 @@ class OwnerAssigned(TriggerKind):
     description = "Starts when a record is assigned to someone."
     icon = "👤"
     Params = OwnerAssignedParams
+
+    def describe(self, params: OwnerAssignedParams, labels: Mapping[str, str]) -> str:
+        record = say.record_phrase(params.record)
+        if params.owner_id:
+            return f"When {record} is assigned to {params.owner_id}"
+        return f"When {record} gets an owner"
 
 
 KIND = OwnerAssigned()

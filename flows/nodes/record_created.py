@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.nodes.base import TriggerKind
 from flows.nodes.triggers import RECORD, RecordType
@@ -25,6 +28,11 @@ class RecordCreated(TriggerKind):
     )
     icon = "➕"
     Params = RecordCreatedParams
+
+    def describe(self, params: RecordCreatedParams, labels: Mapping[str, str]) -> str:
+        return f"When {say.record_phrase(params.record)} is created" + say.qualifier(
+            say.criteria(params.criteria, labels)
+        )
 
 
 KIND = RecordCreated()

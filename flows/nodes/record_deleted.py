@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
+from flows import summaries as say
 from flows.nodes.base import TriggerKind
 from flows.nodes.triggers import RECORD, RecordType
 from flows.params import Params
@@ -17,6 +20,9 @@ class RecordDeleted(TriggerKind):
     description = "Starts when a record is deleted (the flow sees its last values)."
     icon = "🗑️"
     Params = RecordDeletedParams
+
+    def describe(self, params: RecordDeletedParams, labels: Mapping[str, str]) -> str:
+        return f"When {say.record_phrase(params.record)} is deleted"
 
 
 KIND = RecordDeleted()

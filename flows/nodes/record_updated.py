@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.nodes.base import TriggerKind
 from flows.nodes.triggers import RECORD, RecordType
@@ -24,6 +27,15 @@ class RecordUpdated(TriggerKind):
     description = "Starts when a record changes and then matches the conditions."
     icon = "✏️"
     Params = RecordUpdatedParams
+
+    def describe(self, params: RecordUpdatedParams, labels: Mapping[str, str]) -> str:
+        record = say.record_phrase(params.record)
+        if params.fields:
+            changed = ", ".join(say.field_name(f) for f in params.fields)
+            head = f"When {record}'s {changed} changes"
+        else:
+            head = f"When {record} is updated"
+        return head + say.qualifier(say.criteria(params.criteria, labels))
 
 
 KIND = RecordUpdated()

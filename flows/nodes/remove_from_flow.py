@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from pydantic import Field
 
@@ -31,6 +31,9 @@ class RemoveFromFlow(TaskKind):
             yield Finding(
                 "params.flow_id", "to leave this flow, connect to an end node or use a goal instead"
             )
+
+    def describe(self, params: RemoveFromFlowParams, labels: Mapping[str, str]) -> str:
+        return f"Remove from flow {params.flow_id}"
 
 
 KIND = RemoveFromFlow()

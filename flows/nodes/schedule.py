@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.nodes.base import TriggerKind
 from flows.params import Params, Schedule
@@ -24,6 +27,11 @@ class ScheduleTrigger(TriggerKind):
     description = "Runs on a cron or rate schedule and enrolls the contacts that match."
     icon = "⏰"
     Params = ScheduleParams
+
+    def describe(self, params: ScheduleParams, labels: Mapping[str, str]) -> str:
+        return f"{say.schedule(params.expression)}, for contacts where " + say.criteria(
+            params.criteria, labels
+        )
 
 
 KIND = ScheduleTrigger()

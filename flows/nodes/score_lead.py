@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field, model_validator
@@ -55,6 +56,15 @@ class ScoreLead(TaskKind):
     Params = ScoreLeadParams
     handler = "score_lead"
     cost = Cost(lambda_calls=1, ddb_reads=2, ddb_writes=2)
+
+    def describe(self, params: ScoreLeadParams, labels: Mapping[str, str]) -> str:
+        count = len(params.rules)
+        rules = f"{count} rule{'s' if count != 1 else ''}"
+        return (
+            f"Score lead: add points from {rules}"
+            if params.mode == "add"
+            else f"Score lead by {rules}"
+        )
 
 
 KIND = ScoreLead()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.conditions import Criteria
 from flows.nodes.base import TriggerKind
 from flows.params import Params
@@ -26,6 +29,11 @@ class Segment(TriggerKind):
     description = "Enrolls every contact matching a saved filter when the flow is started."
     icon = "📣"
     Params = SegmentParams
+
+    def describe(self, params: SegmentParams, labels: Mapping[str, str]) -> str:
+        if params.segment_id:
+            return f"Everyone in segment {params.segment_id}"
+        return "Everyone where " + say.criteria(params.criteria, labels)
 
 
 KIND = Segment()

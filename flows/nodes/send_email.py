@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Literal
 
 from pydantic import Field
 
+from flows import summaries as say
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, TaskKind
 from flows.params import EmailAddress, LongTemplate, Params, Template
@@ -65,6 +66,9 @@ class SendEmail(TaskKind):
                     f"params.fallbacks.{key}",
                     f"fallback key '{key}' must name a template field such as contact.first_name",
                 )
+
+    def describe(self, params: SendEmailParams, labels: Mapping[str, str]) -> str:
+        return f"Email: {say.text(params.subject)}"
 
 
 KIND = SendEmail()

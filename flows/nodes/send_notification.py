@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.nodes.base import Cost, TaskKind
 from flows.params import LongTemplate, Params, Template, Url
 
@@ -48,6 +50,11 @@ class SendNotification(TaskKind):
 
     def cost_of(self, params: SendNotificationParams) -> Cost:
         return self.cost if params.channel == "email" else replace(self.cost, emails=0)
+
+    def describe(self, params: SendNotificationParams, labels: Mapping[str, str]) -> str:
+        who = {"owner": "the owner", "user": params.user_id, "team": f"team {params.team_id}"}
+        head = "Post to webhook" if params.channel == "webhook" else f"Notify {who[params.to]}"
+        return f"{head}: {say.text(params.subject)}"
 
 
 KIND = SendNotification()

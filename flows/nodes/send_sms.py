@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
 from pydantic import Field
 
+from flows import summaries as say
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, TaskKind
 from flows.params import Params, Template
@@ -42,6 +43,9 @@ class SendSms(TaskKind):
                 f"this message is {count} SMS parts long (each part is billed); keep it to 3 or fewer",
                 "warning",
             )
+
+    def describe(self, params: SendSmsParams, labels: Mapping[str, str]) -> str:
+        return f"SMS: {say.text(params.message)}"
 
 
 KIND = SendSms()

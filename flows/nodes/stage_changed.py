@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Literal
 
 from pydantic import Field
@@ -25,6 +26,17 @@ class StageChanged(TriggerKind):
     description = "Starts when a deal moves stage or a contact's lifecycle stage changes."
     icon = "📶"
     Params = StageChangedParams
+
+    def describe(self, params: StageChangedParams, labels: Mapping[str, str]) -> str:
+        noun = "deal stage" if params.record == "deal" else "lifecycle stage"
+        line = f"When the {noun} changes"
+        if params.from_stage:
+            line += f" from {params.from_stage}"
+        if params.to_stage:
+            line += f" to {params.to_stage}"
+        if params.pipeline:
+            line += f" in {params.pipeline}"
+        return line
 
 
 KIND = StageChanged()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from flows import summaries as say
 from flows.model import Node
 from flows.nodes.base import DecisionKind, Output
 from flows.params import FieldRef, Name, Params
@@ -64,6 +66,10 @@ class Switch(DecisionKind):
         self, node: Node, params: SwitchParams, ctx: Any
     ) -> tuple[list[tuple[str, str]], str]:
         return [(c.name, ctx.target(node, c.name)) for c in params.cases], ctx.target(node, DEFAULT)
+
+    def describe(self, params: SwitchParams, labels: Mapping[str, str]) -> str:
+        cases = ", ".join(c.name for c in params.cases)
+        return f"Switch on {say.field_name(params.field)}: {cases}, default"
 
 
 KIND = Switch()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
+from flows import summaries as say
 from flows.nodes.base import Cost, TaskKind
 from flows.params import FieldRef, Params
 
@@ -61,6 +63,24 @@ class UpdateRecord(TaskKind):
     Params = UpdateRecordParams
     handler = "update_record"
     cost = Cost(lambda_calls=1, ddb_reads=1, ddb_writes=3)
+
+    def describe(self, params: UpdateRecordParams, labels: Mapping[str, str]) -> str:
+        changes = [f"add tag {t}" for t in params.add_tags]
+        changes += [f"remove tag {t}" for t in params.remove_tags]
+        changes += [
+            f"add {say.number(n)} to {say.field_name(f)}" for f, n in params.increment.items()
+        ]
+        changes += [f"set {say.field_name(f)} to {say.value(v)}" for f, v in params.set.items()]
+        changes += [f"clear {say.field_name(f)}" for f in params.clear]
+        for noun, new in (
+            ("lifecycle stage", params.lifecycle_stage),
+            ("lead status", params.lead_status),
+            ("deal stage", params.deal_stage),
+        ):
+            if new:
+                changes.append(f"set {noun} to {new}")
+        line = ", ".join(changes)
+        return line[0].upper() + line[1:]
 
 
 KIND = UpdateRecord()

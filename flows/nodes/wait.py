@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import Field, field_validator
 
+from flows import summaries as say
 from flows.model import DEFAULT_OUTPUT, Node
 from flows.nodes.base import NodeKind, States
 from flows.params import ONE_YEAR_SECONDS, Duration, Params
@@ -43,6 +45,9 @@ class Wait(NodeKind):
                 "Next": ctx.target(node, DEFAULT_OUTPUT),
             }
         }
+
+    def describe(self, params: WaitParams, labels: Mapping[str, str]) -> str:
+        return f"Wait {say.duration(params.duration)}"
 
 
 KIND = Wait()

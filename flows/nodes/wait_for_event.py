@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
+from flows import summaries as say
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, NodeKind, Output, States, task_state
 from flows.nodes.checks import email_node_finding
@@ -23,7 +24,9 @@ class WaitForEventParams(Params):
         None, pattern=CUSTOM_EVENT_PATTERN, description="For custom events: the event's name."
     )
     email_node: str | None = Field(
-        None, description="For email events: only opens/clicks of the email sent by this node."
+        None,
+        description="For email events: only opens/clicks of the email sent by this node.",
+        json_schema_extra={"widget": "email_step"},
     )
     timeout: Duration = Field(description="Give up after this long (then follow 'timed out').")
 
@@ -93,6 +96,17 @@ class WaitForEvent(NodeKind):
     def check(self, node: Node, params: WaitForEventParams, flow: Flow) -> Iterator[Finding]:
         if params.email_node:
             yield from email_node_finding(flow, params.email_node, "params.email_node")
+
+    def describe(self, params: WaitForEventParams, labels: Mapping[str, str]) -> str:
+        what = {
+            "email_opened": "an open",
+            "email_clicked": "a click",
+            "form_submitted": "a form submission",
+            "purchase": "a purchase",
+        }.get(params.event) or f"event {params.custom_name}"
+        if params.email_node:
+            what += f" of '{labels.get(params.email_node, params.email_node)}'"
+        return f"Wait up to {say.duration(params.timeout)} for {what}"
 
 
 KIND = WaitForEvent()

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, Field, model_validator
 
+from flows import summaries as say
 from flows.model import DEFAULT_OUTPUT, Node
 from flows.nodes.base import Cost, NodeKind, States, task_state
 from flows.params import ONE_YEAR_SECONDS, DateFieldRef, Duration, Params
@@ -100,6 +102,25 @@ class WaitUntil(NodeKind):
             node.id: task_state(node.id, "resolve_wait", payload, Catch=ctx.catch(node), Next=wait),
             wait: {"Type": "Wait", "TimestampPath": "$.last.result.until", "Next": after},
         }
+
+    def describe(self, params: WaitUntilParams, labels: Mapping[str, str]) -> str:
+        parts = []
+        if params.at:
+            parts.append(params.at.strftime("%d %b %Y %H:%M"))
+        if params.field:
+            field = say.field_name(params.field)
+            if params.offset:
+                field = f"{say.duration(params.offset)} {params.offset_direction} {field}"
+            parts.append(field)
+        if params.window:
+            window = params.window
+            parts.append(
+                f"{window.days[0].capitalize()}–{window.days[-1].capitalize()} "
+                f"{window.start}–{window.end}"
+            )
+        if params.preferred_hour:
+            parts.append("their usual opening hour")
+        return "Wait until " + ", then ".join(parts)
 
 
 KIND = WaitUntil()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from pydantic import Field
 
 from flows.nodes.base import TriggerKind
@@ -28,6 +30,9 @@ class Webhook(TriggerKind):
     description = "Starts when another system POSTs JSON to this flow's URL."
     icon = "🔗"
     Params = WebhookParams
+
+    def describe(self, params: WebhookParams, labels: Mapping[str, str]) -> str:
+        return "When a webhook call arrives"
 
 
 KIND = Webhook()

@@ -614,8 +614,9 @@ def test_a_template_syntax_error_is_reported_at_the_param(flow, node, edge, erro
         edges=[edge("start", "mail"), edge("mail", "done")],
     )
     assert errors(doc) == [
-        "$.nodes[1].params.subject [node mail]: template error on line 1: unexpected end of "
-        "template, expected 'end of print statement'."
+        "$.nodes[1].params.subject [node mail]: template error on line 1: "
+        "'{{ contact.first_name' — this placeholder is not closed; end it with }}: "
+        "{{ contact.first_name }}"
     ]
 
 
@@ -887,7 +888,8 @@ def test_a_broken_envelope_still_reports_params_of_whole_nodes(flow, node, edge,
         "$.edges[1]: input should be an object, got 7",
         "$.trigger.params.mapping.First Name [node start]: 'First Name' is not a field name: use "
         "lowercase letters, digits and _ (e.g. 'score', 'deal.stage', 'custom.plan', 'trigger.budget')",
-        "$.nodes[0].params.subject [node mail]: template error on line 1: unexpected 'end of template'",
+        "$.nodes[0].params.subject [node mail]: template error on line 1: '{{' — this placeholder "
+        "is empty and not closed; write {{ contact.first_name }} or remove the {{",
         "$.nodes[0].params.from_email [node mail]: 'bad' is not a valid email address: An email "
         "address must have an @-sign.",
         "$.nodes[1].params.duration.unit [node pause]: 'years' is not allowed: input should be "
