@@ -94,12 +94,40 @@ class Api:
     def publish(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
         return self.post(f"/flows/{_id(document['id'])}/publish", {"flow": document, "note": note})
 
+    def keep_working_copy(self, document: dict[str, Any]) -> dict[str, Any]:
+        """Autosave: the unsaved document, kept apart from the versions."""
+        return self.call("PUT", f"/flows/{_id(document['id'])}/working-copy", document)
+
+    def working_copy(self, flow_id: str) -> dict[str, Any] | None:
+        """The unsaved changes kept for a flow, or None."""
+        try:
+            return self.get(f"/flows/{_id(flow_id)}/working-copy")
+        except ApiError as exc:
+            if exc.status == 404:
+                return None
+            raise
+
+    def discard_working_copy(self, flow_id: str) -> dict[str, Any]:
+        return self.call("DELETE", f"/flows/{_id(flow_id)}/working-copy")
+
     def delete_draft(self, flow_id: str) -> dict[str, Any]:
         return self.call("DELETE", f"/flows/{_id(flow_id)}")
 
     def test_run(self, document: dict[str, Any], **request: Any) -> dict[str, Any]:
         body = {"flow": document, **{k: v for k, v in request.items() if v is not None}}
         return self.post(f"/flows/{_id(document['id'])}/test-runs", body)
+
+    def send_test_email(
+        self, document: dict[str, Any], node_id: str, **request: Any
+    ) -> dict[str, Any]:
+        """Send one email step, rendered for a contact (`email` of a stored one, or
+        `contact` fields of a sample one), to `to` (default: the key's user) as a test."""
+        body = {
+            "flow": document,
+            "node_id": node_id,
+            **{k: v for k, v in request.items() if v is not None},
+        }
+        return self.post(f"/flows/{_id(document['id'])}/test-emails", body)
 
     def analytics(self, flow_id: str, version: int | None = None) -> dict[str, Any]:
         return self.get(f"/flows/{_id(flow_id)}/analytics", version=version)
@@ -112,6 +140,10 @@ class Api:
 
     def contact_flows(self, contact_id: str) -> list[dict[str, Any]]:
         return self.get(f"/contacts/{_id(contact_id)}/enrollments")["enrollments"]
+
+    def preview_segment(self, criteria: dict[str, Any]) -> dict[str, Any]:
+        """{"count", "exact", "sample"}: who the filter matches now."""
+        return self.post("/segments/preview", {"criteria": criteria})
 
     def reports(self) -> list[dict[str, Any]]:
         return self.get("/reports")["reports"]

@@ -7,10 +7,12 @@ hard-coded: a new kind gets its form from its own declaration.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
+from editor import conditions
 from flows.fields import KNOWN_SCOPES
 
 LONG_TEXT = ("rich_template",)
@@ -24,10 +26,24 @@ def personalisation_tokens() -> list[str]:
 
 
 def params_form(
-    node_id: str, schema: dict[str, Any], params: dict[str, Any], issues: list[dict[str, Any]]
+    node_id: str,
+    schema: dict[str, Any],
+    params: dict[str, Any],
+    issues: list[dict[str, Any]],
+    *,
+    emails: list[tuple[str, str]] | None = None,
+    custom_fields: list[str] | None = None,
+    preview: Callable[[Any], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """Draw the form; the params as the marketer left them (only what differs from the
-    defaults, so documents stay small)."""
+    defaults, so documents stay small).
+
+    Criteria are drawn by the condition builder (editor/conditions.py), and a param whose
+    schema says `"widget": "email_step"` is a pick of this flow's email steps: `emails`
+    lists them as (node id, label); `custom_fields` names the custom fields conditions may
+    test. With `preview` (Api.preview_segment, for a trigger's criteria), "N contacts
+    match now" shows under each criteria."""
+    context = {"emails": emails or [], "custom_fields": custom_fields or [], "preview": preview}
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     result = dict(params)
@@ -38,7 +54,7 @@ def params_form(
         default = prop.get("default")
         current = params.get(name, default)
         key = f"param:{node_id}:{name}"
-        value = _widget(label, prop, defs, current, key, prop.get("description"), optional)
+        value = _widget(label, prop, defs, current, key, prop.get("description"), optional, context)
         if value is _UNCHANGED:
             pass
         elif value is None or (name not in required and value == default and name not in params):
@@ -91,8 +107,26 @@ def _widget(
     key: str,
     help_text: str | None,
     optional: bool,
+    context: dict[str, Any] | None = None,
 ) -> Any:
     kind = prop.get("type")
+    context = context or {}
+    if is_criteria(prop, defs):
+        criteria = conditions.condition_builder(
+            key,
+            current,
+            emails=context.get("emails"),
+            custom_fields=context.get("custom_fields"),
+            label=label,
+            help_text=help_text,
+        )
+        if context.get("preview"):
+            conditions.match_count(criteria, context["preview"], key)
+        return criteria
+    if prop.get("widget") == "email_step":
+        return conditions.email_step_picker(
+            label, current, context.get("emails") or [], key, help_text=help_text
+        )
     if _is_duration(prop):
         return _duration(label, current, key, help_text)
     if "enum" in prop:
@@ -121,6 +155,14 @@ def _widget(
         else:
             entered = st.text_input(label, value=text, key=key, help=help_text)
         return entered if entered.strip() else None
+    if kind == "object" and prop.get("propertyNames", {}).get("enum"):
+        return _keyed_texts(label, prop, current, key, help_text)
+    if kind == "object" and _simple_object(prop, defs):
+        return _object(label, prop, defs, current, key, help_text, context)
+    if kind == "array" and _object_items(prop, defs):
+        return _object_list(label, prop, defs, current, key, help_text, context)
+    if kind == "array" and _scalar_types(prop.get("items", {})) - {"string"}:
+        return _scalar_list(label, prop, current, key, help_text)
     if kind == "array" and prop.get("items", {}).get("type") == "string":
         text = ", ".join(current or [])
         entered = st.text_input(
@@ -129,6 +171,195 @@ def _widget(
         items = [part.strip() for part in entered.split(",") if part.strip()]
         return items or None
     return _json_field(label, current, key, help_text)
+
+
+def is_criteria(prop: dict[str, Any], defs: dict[str, Any]) -> bool:
+    """Whether a (resolved) schema is a Criteria: groups of objects with `conditions`."""
+    if set(prop.get("properties", {})) != {"match", "groups"}:
+        return False
+    group, _ = _unwrap(prop["properties"]["groups"].get("items", {}), defs)
+    return "conditions" in group.get("properties", {})
+
+
+def _keyed_texts(
+    label: str, prop: dict[str, Any], current: Any, key: str, help_text: str | None
+) -> Any:
+    """A mapping from a fixed set of keys (e.g. temperature → stage): a text per key,
+    empty ones left out."""
+    current = current if isinstance(current, dict) else {}
+    st.markdown(f"**{label}**", help=help_text)
+    result = {}
+    for name in prop["propertyNames"]["enum"]:
+        text = st.text_input(str(name), value=str(current.get(name) or ""), key=f"{key}:{name}")
+        if text.strip():
+            result[name] = text.strip()
+    return result or None
+
+
+def _simple_object(prop: dict[str, Any], defs: dict[str, Any]) -> bool:
+    """An object whose fields are all plain (numbers, texts, choices, yes/no)."""
+    fields = prop.get("properties") or {}
+    plain = ("string", "integer", "number", "boolean")
+    return bool(fields) and all(
+        _unwrap(p, defs)[0].get("type") in plain or "enum" in _unwrap(p, defs)[0]
+        for p in fields.values()
+    )
+
+
+def _object(
+    label: str,
+    prop: dict[str, Any],
+    defs: dict[str, Any],
+    current: Any,
+    key: str,
+    help_text: str | None,
+    context: dict[str, Any],
+) -> Any:
+    """A small object (e.g. score thresholds) as its fields side by side; only what was
+    given or differs from the defaults is kept."""
+    current = current if isinstance(current, dict) else {}
+    st.markdown(f"**{label}**", help=help_text)
+    fields = prop["properties"]
+    result = {}
+    for column, (name, declared) in zip(st.columns(len(fields)), fields.items(), strict=True):
+        sub, optional = _unwrap(declared, defs)
+        default = sub.get("default")
+        with column:
+            value = _widget(
+                sub.get("title") or name,
+                sub,
+                defs,
+                current.get(name, default),
+                f"{key}:{name}",
+                sub.get("description"),
+                optional,
+                context,
+            )
+        if value is _UNCHANGED or value is None:
+            continue
+        if name in current or value != default:
+            result[name] = value
+    return result or None
+
+
+def _scalar_types(items: dict[str, Any]) -> set[str]:
+    """The scalar types an array's items may have ({} unless all are scalars)."""
+    kinds = [p.get("type") for p in items.get("anyOf", [items])]
+    scalar = {"string", "integer", "number"}
+    return set(kinds) if kinds and all(k in scalar for k in kinds) else set()
+
+
+def _scalar_list(
+    label: str, prop: dict[str, Any], current: Any, key: str, help_text: str | None
+) -> Any:
+    """Texts and numbers, comma-separated: a number where the schema allows one, the
+    value as it was where its text is unchanged."""
+    current = current if isinstance(current, list) else []
+    kinds = _scalar_types(prop.get("items", {}))
+    entered = st.text_input(
+        label,
+        value=", ".join(str(v) for v in current),
+        key=key,
+        help=(help_text or "") + " (comma-separated)",
+    )
+    was = {str(v): v for v in current}
+    items = []
+    for part in (p.strip() for p in entered.split(",")):
+        if not part:
+            continue
+        if part in was:
+            items.append(was[part])
+            continue
+        try:
+            number = float(part) if kinds & {"integer", "number"} else None
+        except ValueError:
+            number = None
+        if number is not None and ("string" not in kinds or part.lstrip("-")[:1].isdigit()):
+            items.append(int(number) if number.is_integer() else number)
+        else:
+            items.append(part)
+    return items or None
+
+
+def _object_items(prop: dict[str, Any], defs: dict[str, Any]) -> dict[str, Any] | None:
+    """The item schema of an array of objects (switch cases, score rules…), or None."""
+    item, _ = _unwrap(prop.get("items", {}), defs)
+    return item if item.get("type") == "object" and item.get("properties") else None
+
+
+def _object_list(
+    label: str,
+    prop: dict[str, Any],
+    defs: dict[str, Any],
+    current: Any,
+    key: str,
+    help_text: str | None,
+    context: dict[str, Any],
+) -> Any:
+    """A list of objects drawn item by item, each field by its own widget; add and remove
+    buttons. Items keep their widgets (by a stable id) when another one is removed."""
+    item_schema = _object_items(prop, defs) or {}
+    current = current if isinstance(current, list) else []
+    state = st.session_state.get(f"{key}:items")
+    if state is None or (current != state["source"] and current != state["last"]):
+        state = {"source": current, "last": current, "ids": [], "init": {}}
+        for item in current:
+            state["init"][id_ := _next_id()] = item if isinstance(item, dict) else {}
+            state["ids"].append(id_)
+        st.session_state[f"{key}:items"] = state
+    st.markdown(f"**{label}**", help=help_text)
+    required = set(item_schema.get("required", []))
+    result = []
+    for number, item_id in enumerate(list(state["ids"]), start=1):
+        init = state["init"].get(item_id, {})
+        item: dict[str, Any] = {}
+        with st.container(border=True):
+            head, remove = st.columns([4, 1])
+            head.caption(f"{item_schema.get('title') or 'Item'} {number}")
+            remove.button(
+                "Remove",
+                key=f"{key}:{item_id}:remove",
+                on_click=state["ids"].remove,
+                args=(item_id,),
+            )
+            for name, declared in item_schema.get("properties", {}).items():
+                sub, optional = _unwrap(declared, defs)
+                title = sub.get("title") or name.replace("_", " ").capitalize()
+                default = sub.get("default")
+                value = _widget(
+                    title + (" *" if name in required else ""),
+                    sub,
+                    defs,
+                    init.get(name, default),
+                    f"{key}:{item_id}:{name}",
+                    sub.get("description"),
+                    optional,
+                    context,
+                )
+                if value is _UNCHANGED:
+                    value = init.get(name)
+                if value is None or (
+                    name not in required and value == default and name not in init
+                ):
+                    continue
+                item[name] = value
+        result.append(item)
+
+    def add() -> None:
+        new_id = _next_id()
+        state["init"][new_id] = {}
+        state["ids"].append(new_id)
+
+    st.button(f"＋ Add to {label.rstrip(' *').lower()}", key=f"{key}:add", on_click=add)
+    state["last"] = result or None
+    return result or None
+
+
+_item_ids = iter(range(1, 1 << 62))
+
+
+def _next_id() -> int:
+    return next(_item_ids)
 
 
 def _is_duration(prop: dict[str, Any]) -> bool:

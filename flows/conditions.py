@@ -37,7 +37,9 @@ class Condition(Params):
     op: Op = Field(description="How to compare.")
     value: Any = Field(None, description="What to compare with (not needed for is_set, opened…).")
     node: str | None = Field(
-        None, description="For opened/clicked: the id of the send_email node in this flow."
+        None,
+        description="For opened/clicked: the id of the send_email node in this flow.",
+        json_schema_extra={"widget": "email_step"},
     )
 
     @model_validator(mode="after")

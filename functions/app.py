@@ -21,6 +21,7 @@ from functions.api import (
     segments,
     settings,
     tasks,
+    test_emails,
 )
 from functions.store.tables import stream_arn, table_name
 
@@ -37,6 +38,7 @@ app.register_blueprint(events.bp)
 app.register_blueprint(segments.bp)
 app.register_blueprint(reports.bp)
 app.register_blueprint(settings.bp)
+app.register_blueprint(test_emails.bp)
 
 
 @app.lambda_function(name="evaluate")

@@ -522,6 +522,20 @@ class TestRun(Answer):
     simulated_seconds: float
 
 
+class TestEmailSent(Answer):
+    """A send_email step's test email, sent through SES to one person, marked as a test."""
+
+    __test__ = False
+
+    flow_id: str
+    node_id: str
+    to: str
+    subject: str = Field(description="As sent: '[Test] ' and the rendered subject.")
+    message_id: str = Field(description="SES's id of the message.")
+    contact_id: str = Field(description="Whom it was rendered for.")
+    sample_contact: bool = Field(description="The contact exists only for this test.")
+
+
 # --- hooks -------------------------------------------------------------------------------
 
 
@@ -643,6 +657,24 @@ class Segment(Answer):
     criteria: dict[str, Any] = Field(description="The filter, as in a segment trigger.")
     created_at: datetime
     created_by: str | None = Field(description="Who saved it (a user id, or key:<id>).")
+
+
+class PreviewContact(Answer):
+    """A contact a filter matches, as a preview shows it."""
+
+    contact_id: str
+    name: str = Field(description="Full name, or the email when the contact has no name.")
+
+
+class SegmentPreview(Answer):
+    """How many contacts a filter matches now, from the store's indexes."""
+
+    count: int = Field(description="Contacts that match now (estimated when not exact).")
+    exact: bool = Field(
+        description="False when only some candidates were read, or the filter tests trigger "
+        "data a preview does not have."
+    )
+    sample: list[PreviewContact] = Field(description="The first few contacts that match.")
 
 
 class WorkspaceSettings(Answer):

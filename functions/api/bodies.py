@@ -271,6 +271,16 @@ class NewSegment(Body):
     )
 
 
+class SegmentPreview(Body):
+    """A filter over contacts to count before saving or publishing it."""
+
+    criteria: Criteria = Field(
+        description="Conditions as in a segment trigger; each OR group needs one an index "
+        "answers (tags contains, products contains, lifecycle_stage, owner_id, "
+        "last_contacted_at more than N days ago)."
+    )
+
+
 class BroadcastChunk(Body):
     """Which broadcast to go on with; send no body to start a new one."""
 
@@ -330,6 +340,42 @@ class TestRunRequest(Body):
 
     @model_validator(mode="after")
     def _one_contact(self) -> TestRunRequest:
+        named = [n for n in ("contact_id", "email", "contact") if getattr(self, n) is not None]
+        if len(named) > 1:
+            raise ValueError(f"name one contact, not {' and '.join(named)}")
+        return self
+
+
+def _one_address(value: str) -> str:
+    import re
+
+    address, part = value.strip(), r"[^@\s<>,;\"'()]+"
+    if len(address) > 254 or not re.fullmatch(rf"{part}@{part}\.{part}", address):
+        raise ValueError(f"{value[:80]!r} is not one email address, like you@acme.com")
+    return address
+
+
+class TestEmailRequest(Body):
+    """Which email step to send as a test, for which contact, to whom.
+
+    Name one contact: `contact_id` or `email` of a stored contact, or `contact`'s fields
+    for a sample one (the default: a sample contact)."""
+
+    __test__ = False
+
+    flow: dict[str, Any] | None = Field(
+        None, description="The document holding the step (default: the newest saved version)."
+    )
+    node_id: Key = Field(description="The send_email step to send.")
+    to: Annotated[str, AfterValidator(_one_address)] | None = Field(
+        None, description="Where the test goes (default: the key's user's email)."
+    )
+    contact_id: Key | None = None
+    email: Text | None = None
+    contact: SampleContact | None = None
+
+    @model_validator(mode="after")
+    def _one_contact(self) -> TestEmailRequest:
         named = [n for n in ("contact_id", "email", "contact") if getattr(self, n) is not None]
         if len(named) > 1:
             raise ValueError(f"name one contact, not {' and '.join(named)}")

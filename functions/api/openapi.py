@@ -31,6 +31,7 @@ _STATUS_TEXT = {
     413: "Too large: the body (refused from its Content-Length) or the data it carries",
     415: "The body is not of the media type the call takes (answered by the gateway)",
     422: "Well-formed but refused by a rule of the CRM; a rejected flow lists every error",
+    429: "Too many requests of this kind for now: the Retry-After header says when to retry",
     503: "A temporary failure: retry",
 }
 _ERROR_SCHEMA = {
