@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: help install test lint run simulate bench schema golden package deploy clean
+.PHONY: help install test lint run simulate bench schema golden package deploy clean canvas canvas-check
 
 help:  ## list the targets
 	@grep -E '^[a-z]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -52,6 +52,26 @@ schema: $(STAMP)  ## regenerate the checked-in flow JSON Schema, node reference 
 
 golden: $(STAMP)  ## regenerate golden ASL for the templates (review the diff!)
 	$(BIN)/python -m infra.golden
+
+# The flow canvas's browser bundle is built from editor/flow_canvas/frontend/ and checked in
+# (editor/flow_canvas/static/), so installing crmflow needs no Node; CI checks it is current.
+CANVAS_SRC    := editor/flow_canvas/frontend
+CANVAS_STATIC := editor/flow_canvas/static
+
+canvas:  ## rebuild the flow canvas bundle (Node 20+, npm)
+	cd $(CANVAS_SRC) && npm ci --no-audit --no-fund && npm run build
+
+canvas-check:  ## fail when the checked-in canvas bundle is not what its sources build
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	mkdir "$$tmp/frontend"; \
+	(cd $(CANVAS_SRC) && tar --exclude=./node_modules -cf - .) | (cd "$$tmp/frontend" && tar -xf -); \
+	(cd "$$tmp/frontend" && npm ci --no-audit --no-fund --loglevel=error >/dev/null && \
+	    npx tsc --noEmit && npx vite build --outDir "$$tmp/static" --emptyOutDir --logLevel warn); \
+	if ! diff -r "$$tmp/static" $(CANVAS_STATIC) >/dev/null; then \
+	    echo "canvas-check: $(CANVAS_STATIC)/ is not what $(CANVAS_SRC)/ builds; run \`make canvas\` and commit the result" >&2; \
+	    exit 1; \
+	fi; \
+	echo "canvas-check: the checked-in canvas bundle is up to date"
 
 clean:  ## remove the virtualenv and build output
 	rm -rf $(VENV) build .pytest_cache

@@ -1,120 +1,181 @@
-"""The designer page: the canvas, the palette, the selected node's form, problems, the
-compiled preview, test runs, versions and analytics of the open flow."""
+"""The designer page: the canvas with the selected step's settings beside it, problems,
+test runs and publishing in the same side panel, and below them the compiled preview and
+analytics of the open flow. Changes are autosaved as the flow's working copy."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import streamlit as st
-from streamlit_flow import streamlit_flow
 
-from editor import canvas, forms, session
+from editor import canvas, conditions, email_author, forms, problems, session
 from editor import document as doc
+from editor.client import ApiError
+from editor.flow_canvas import flow_canvas
 from editor.panels import analytics, preview, test_run, versions
 from flows.validate import validate
 
-CANVAS_HEIGHT = 640
-MIN_ZOOM = 0.15  # fit_view shows a whole 20-step flow only below React Flow's default 0.5
+CANVAS_HEIGHT = 620
 
 
 def main() -> None:
-    document = session.document()
+    document = _open_document()
     if document is None:
         st.info("Open a flow first: pick one, or start from a template, on the Flows page.")
         st.page_link("pages/page_flows.py", label="Go to Flows", icon="🗂️")
         return
     report = validate(document).to_dict()
     st.session_state.report = report
+    described = [
+        problems.describe(issue, document) for issue in report["errors"] + report["warnings"]
+    ]
     _header(document, report)
-    _sidebar(document)
-    overlay = _overlay(report)
-    _canvas(document, overlay)
-    tabs = st.tabs(["Node", "Problems", "Preview", "Test run", "Save & publish", "Analytics"])
-    with tabs[0]:
-        _node_panel(document, report)
-    with tabs[1]:
-        _problems(report)
-    with tabs[2]:
-        preview.render(document, report)
-    with tabs[3]:
-        test_run.render(document, report)
-    with tabs[4]:
-        versions.render(document, report)
-    with tabs[5]:
+    left, right = st.columns([7, 4], gap="small")
+    with left:
+        _toolbar(document)
+        _canvas(document, _overlay(report))
+    with right:
+        count = len(report["errors"])
+        tabs = st.tabs(
+            ["Step", f"Problems ({count})" if count else "Problems", "Test run", "Publish"]
+        )
+        with tabs[0]:
+            _node_panel(document, report)
+        with tabs[1]:
+            _problems(described)
+        with tabs[2]:
+            test_run.render(document, report)
+        with tabs[3]:
+            versions.render(document, report)
+    below = st.tabs(["Analytics", "How it runs"])
+    with below[0]:
         analytics.render(document)
+    with below[1]:
+        preview.render(document, report)
+
+
+def _open_document() -> dict[str, Any] | None:
+    """The open flow; after a reload, the one the page's address names, with its unsaved
+    changes brought back."""
+    document = session.document()
+    wanted = st.query_params.get("flow")
+    if document is None and wanted:
+        try:
+            session.load_flow(wanted)
+        except ApiError as exc:
+            st.error(f"Could not reopen flow '{wanted}': {exc.message}")
+            return None
+        document = session.document()
+    elif document is not None and wanted != document["id"]:
+        st.query_params["flow"] = document["id"]
+    return document
 
 
 def _header(document: dict[str, Any], report: dict[str, Any]) -> None:
     status = st.session_state.get("doc_status", "draft")
     version = st.session_state.get("doc_version")
-    title, badge = st.columns([4, 2])
+    title, badge = st.columns([3, 2])
     title.subheader(f"{document.get('name', '')}")
-    shown = f"{status}" + (f" · v{version}" if version else " · not saved")
-    problems = len(report["errors"])
+    shown = status + (f" · v{version}" if version else " · no version saved yet")
+    errors = len(report["errors"])
     badge.markdown(
-        f"`{document.get('id')}` · {shown} · "
-        + (f":red[{problems} error{'s' if problems > 1 else ''}]" if problems else ":green[valid]")
+        shown
+        + " · "
+        + (
+            f":red[{errors} problem{'s' if errors > 1 else ''}]"
+            if errors
+            else ":green[ready to publish]"
+        )
+    )
+    with badge:
+        _autosave_status()
+    note = session.restored_note()
+    if note:
+        st.info(note, icon="↩️")
+        st.session_state.restored = None
+
+
+@st.fragment(run_every="2s")
+def _autosave_status() -> None:
+    """Keep the working copy once the marketer pauses, and say so."""
+    problem = session.autosave()
+    if problem:
+        st.caption(f":red[{problem}]")
+    elif session.unsaved():
+        st.caption("Saving…")
+    elif st.session_state.get("autosaved_at"):
+        st.caption("All changes kept ✓")
+
+
+def _toolbar(document: dict[str, Any]) -> None:
+    """Edit tools in one row over the canvas (adding a step is on the canvas itself: drag
+    from its palette, or ＋ on an arrow; "Add after" is here for keyboard users)."""
+    selected = st.session_state.get("selected")
+    after = selected if selected and doc.node(document, selected) else None
+    is_step = bool(after) and after != document["trigger"]["id"]
+    add, undo, redo, tidy, copy, delete, counts = st.columns([3, 2, 2, 2, 2, 2, 3])
+    with add.popover("➕ Add a step", width="stretch"):
+        _add_after(document, after)
+    if undo.button(
+        "↶ Undo", disabled=not st.session_state.get("undo"), width="stretch", key="undo_button"
+    ):
+        session.undo()
+        st.rerun()
+    if redo.button(
+        "↷ Redo", disabled=not st.session_state.get("redo"), width="stretch", key="redo_button"
+    ):
+        session.redo()
+        st.rerun()
+    if tidy.button(
+        "Tidy up",
+        width="stretch",
+        key="auto_layout",
+        help="Lay the steps out again, top to bottom.",
+    ):
+        session.change(doc.auto_layout)
+        st.rerun()
+    if copy.button(
+        "Copy",
+        disabled=not is_step,
+        width="stretch",
+        key="copy_node",
+        help="Copy the selected step.",
+    ):
+        st.session_state.selected = session.change(doc.copy_node, after)
+        st.rerun()
+    if delete.button(
+        "Delete",
+        disabled=not is_step,
+        width="stretch",
+        key="delete_node",
+        help="Delete the selected step.",
+    ):
+        session.change(doc.delete_node, after)
+        st.session_state.selected = None
+        st.rerun()
+    counts.toggle(
+        "Counts",
+        key="show_counts",
+        help="Contacts that entered, wait, met a goal or failed at each step (published flows).",
     )
 
 
-def _sidebar(document: dict[str, Any]) -> None:
-    selected = st.session_state.get("selected")
-    with st.sidebar:
-        st.markdown("### Add a step")
-        groups = doc.palette()
-        category = st.radio(
-            "Category",
-            ["action", "control"],
-            horizontal=True,
-            key="palette_category",
-            format_func={"action": "Actions", "control": "Control"}.get,
-        )
-        kinds = groups[category]
-        choice = st.selectbox(
-            "Step",
-            [k.name for k in kinds],
-            format_func=lambda name: next(
-                f"{k.icon} {k.display_name}" for k in kinds if k.name == name
-            ),
-            key="palette_kind",
-        )
-        described = next(k for k in kinds if k.name == choice)
-        st.caption(described.description)
-        after = selected if selected and doc.node(document, selected) else None
-        label = f"Add after '{after}'" if after else "Add"
-        if st.button(label, key="add_node", type="primary", width="stretch"):
-            new = session.change(doc.add_node, choice, after)
-            st.session_state.selected = new
-            st.rerun()
-        st.markdown("### Edit")
-        left, right = st.columns(2)
-        if left.button(
-            "↶ Undo", disabled=not st.session_state.get("undo"), width="stretch", key="undo_button"
-        ):
-            session.undo()
-            st.rerun()
-        if right.button(
-            "↷ Redo", disabled=not st.session_state.get("redo"), width="stretch", key="redo_button"
-        ):
-            session.redo()
-            st.rerun()
-        if st.button("Auto-layout", width="stretch", key="auto_layout"):
-            session.change(doc.auto_layout)
-            st.rerun()
-        is_step = bool(after) and after != document["trigger"]["id"]
-        left, right = st.columns(2)
-        if left.button("Copy node", disabled=not is_step, width="stretch", key="copy_node"):
-            st.session_state.selected = session.change(doc.copy_node, after)
-            st.rerun()
-        if right.button("Delete node", disabled=not is_step, width="stretch", key="delete_node"):
-            session.change(doc.delete_node, after)
-            st.session_state.selected = None
-            st.rerun()
-        st.checkbox(
-            "Show counts on the canvas",
-            key="show_counts",
-            help="Contacts that entered, wait, met a goal or failed at each step (published flows).",
-        )
+def _add_after(document: dict[str, Any], after: str | None) -> None:
+    groups = doc.palette()
+    kinds = groups["action"] + groups["control"]
+    choice = st.selectbox(
+        "Step",
+        [k.name for k in kinds],
+        format_func=lambda name: next(
+            f"{k.icon} {k.display_name}" for k in kinds if k.name == name
+        ),
+        key="palette_kind",
+    )
+    st.caption(next(k for k in kinds if k.name == choice).description)
+    where = f"after '{doc.display_labels(document)[after]}'" if after else "at the end"
+    if st.button(f"Add {where}", key="add_node", type="primary", width="stretch"):
+        st.session_state.selected = session.change(doc.add_node, choice, after)
+        st.rerun()
 
 
 def _overlay(report: dict[str, Any]) -> canvas.Overlay:
@@ -134,96 +195,104 @@ def _overlay(report: dict[str, Any]) -> canvas.Overlay:
 
 
 def _canvas(document: dict[str, Any], overlay: canvas.Overlay) -> None:
-    """Draw the canvas and take the marketer's edits from it.
-
-    Streamlit hands back the component's last value on every rerun, and the component
-    answers each new state it is given with a value of its own: only a value stamped after
-    the state drawn is news, and only moves, connections, deletions and clicks in it are
-    edits. When what the canvas shows differs from what the document and its problems
-    say, a new state goes out, stamped after everything the component has sent."""
-    seen = st.session_state.get("canvas_seen", 0)
-    selected = st.session_state.get("selected")
-    fresh = canvas.state(document, overlay, selected, after=seen)
-    shown = st.session_state.get("canvas")
-    if shown is None or canvas.drawing(shown) != canvas.drawing(fresh):
-        shown = fresh
-    answer = streamlit_flow(
-        "flow_canvas",
-        shown,
+    """Draw the canvas and apply what the marketer did on it. The component keeps its own
+    view (zoom, pan) across reruns; each event it sends is applied once."""
+    drawn = canvas.model(
+        document,
+        overlay,
+        st.session_state.get("selected"),
+        focus=st.session_state.get("focus"),
+        focus_seq=st.session_state.get("focus_seq", 0),
+        dirty=session.unsaved(),
         height=CANVAS_HEIGHT,
-        fit_view=True,
-        min_zoom=MIN_ZOOM,
-        show_controls=True,
-        show_minimap=True,
-        allow_new_edges=True,
-        get_node_on_click=True,
-        enable_node_menu=True,
-        enable_edge_menu=True,
-        hide_watermark=True,
     )
-    if answer.timestamp <= shown.timestamp:
-        st.session_state.canvas = shown
-        return
-    st.session_state.canvas_seen = answer.timestamp
-    before = session.snapshot()
-    structural = canvas.apply(document, answer)
-    session.record(before)
-    # A click selects; the canvas answering a redraw carries no selection, which must not
-    # unselect the node whose form is open.
-    clicked = answer.selected_id
-    if clicked and clicked != selected and doc.node(document, clicked):
-        st.session_state.selected = clicked
-        structural = True
-    redraw = canvas.state(
-        document, overlay, st.session_state.get("selected"), after=answer.timestamp
-    )
-    if structural or canvas.drawing(answer) != canvas.drawing(redraw):
-        st.session_state.canvas = redraw
+    event = flow_canvas(drawn, key="flow_canvas", height=CANVAS_HEIGHT)
+    if event and canvas.handle(event):
         st.rerun()
-    st.session_state.canvas = answer  # only moved: keep the canvas as the marketer left it
 
 
 def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
     selected = st.session_state.get("selected")
     spec = doc.node(document, selected) if selected else None
     if spec is None:
-        st.info("Select a step on the canvas (click it) to edit it.")
+        st.info("Click a step on the canvas to change its settings.")
         return
     kind = doc.kind_of(spec)
     if kind is None:
-        st.error(
-            f"Unknown step kind '{spec.get('kind')}': delete this step or change its kind in the JSON."
-        )
+        st.error(f"Unknown step kind '{spec.get('kind')}': delete this step.")
         return
     issues = [i for i in report["errors"] + report["warnings"] if i.get("node_id") == spec["id"]]
-    st.markdown(f"#### {kind.icon} {kind.display_name}")
+    st.markdown(f"#### {kind.icon} {doc.display_label(spec, document)}")
     st.caption(kind.description)
     before = session.snapshot()
     if spec is document["trigger"]:
         _trigger_kind(spec)
-    label = st.text_input(
-        "Label",
-        value=spec.get("label", ""),
+    labels = doc.display_labels(document)
+    typed = st.text_input(
+        "Name",
+        value=spec.get("label", "") if doc.is_user_label(spec, document) else "",
         key=f"label:{spec['id']}",
-        help="What this step is called on the canvas and in reports.",
+        placeholder=doc.summary(spec, labels),
+        help="What this step is called on the canvas and in reports. "
+        "Left empty, it says what the step does.",
     )
-    spec["label"] = label
+    doc.set_label(document, spec["id"], typed)
     for issue in issues:
         if ".params." not in issue["path"]:
-            (st.error if issue["severity"] == "error" else st.warning)(issue["message"], icon="⚠️")
-    if kind.name == "send_email":
-        with st.expander("Personalisation tokens"):
-            st.code("\n".join(forms.personalisation_tokens()), language="jinja2")
+            shown = problems.describe(issue, document)
+            (st.error if issue["severity"] == "error" else st.warning)(shown.text, icon="⚠️")
     schema = kind.Params.model_json_schema()
-    spec["params"] = forms.params_form(spec["id"], schema, spec.get("params") or {}, issues)
+    params = forms.params_form(
+        spec["id"], schema, spec.get("params") or {}, issues, **_form_context(document, spec)
+    )
+    doc.set_params(document, spec["id"], params)  # an automatic name follows the settings
     _outputs(document, spec)
     session.record(before)
     if session.snapshot() != before:
         # Validation ran before this form: run again so that problems, the canvas and the
         # field messages all show the document as it is now.
         st.rerun()
-    if kind.name == "send_email":
-        test_run.email_preview(document, spec)
+    if forms.has_email_body(schema):
+        _email_tools(document, spec)
+
+
+def _form_context(document: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
+    """What a form's pickers offer: this flow's emails by name and, for what starts the
+    flow, a live count of the contacts its criteria match."""
+    context: dict[str, Any] = {"emails": conditions.email_steps(document)}
+    if spec is document["trigger"]:
+        context["preview"] = session.api().preview_segment
+    return context
+
+
+def _email_tools(document: dict[str, Any], spec: dict[str, Any]) -> None:
+    """Personalisation, a preview that stays, and a test sent to yourself."""
+    with st.expander("Personalise: insert a field", expanded=False):
+        email_author.token_picker(f"tokens:{spec['id']}", on_insert=_inserter(spec["id"]))
+    st.markdown("**Preview**")
+    email_author.preview(document, spec, f"preview:{spec['id']}")
+    email_author.send_test(document, spec, f"send_test:{spec['id']}")
+
+
+def _inserter(node_id: str) -> Any:
+    def insert(chosen: email_author.Insert) -> None:
+        document = session.document()
+        spec = doc.node(document, node_id) if document else None
+        if spec is None:
+            return
+        before = session.snapshot()
+        params = spec.setdefault("params", {})
+        body_key = f"param:{node_id}:body"
+        if chosen.target == "body" and email_author.add_token(body_key, chosen.token):
+            return  # the blocks editor takes it into the body on this run
+        field = "subject" if chosen.target == "subject" else "body"
+        params[field] = f"{(params.get(field) or '').rstrip()} {chosen.token}".lstrip()
+        # The field's widget shows its value from the document again, not its old state.
+        st.session_state.pop(f"param:{node_id}:{field}", None)
+        st.session_state.pop(f"{body_key}:html_for", None)
+        session.record(before)
+
+    return insert
 
 
 def _trigger_kind(spec: dict[str, Any]) -> None:
@@ -243,12 +312,13 @@ def _trigger_kind(spec: dict[str, Any]) -> None:
 
 
 def _outputs(document: dict[str, Any], spec: dict[str, Any]) -> None:
-    """Where each of the node's outputs leads: the canvas draws one handle, so which output
-    a connection is (yes or no, a variant, happened or timed out) is chosen here."""
+    """Where each of the step's outputs leads, chosen by the next step's name (the canvas
+    can do the same by dragging from the output's handle)."""
     outputs = doc.outputs(spec)
     if not outputs:
         return
-    st.markdown("**Outputs**")
+    st.markdown("**Then**")
+    labels = doc.display_labels(document)
     targets = [n["id"] for n in document.get("nodes", []) if n["id"] != spec["id"]]
     leads = {
         e.get("output", "next"): e["to"]
@@ -257,27 +327,37 @@ def _outputs(document: dict[str, Any], spec: dict[str, Any]) -> None:
     }
     for output in outputs:
         current = leads.get(output.name)
-        options = ["(not connected)", *targets]
+        options = [None, *targets]
         chosen = st.selectbox(
             output.label,
             options,
             index=options.index(current) if current in options else 0,
+            format_func=lambda n: (
+                "(nothing: the flow ends here)" if n is None else labels.get(n, n)
+            ),
             key=f"output:{spec['id']}:{output.name}",
         )
-        if chosen != (current or "(not connected)"):
-            if chosen == "(not connected)":
+        if chosen != current:
+            if chosen is None:
                 doc.disconnect(document, spec["id"], output.name)
             else:
                 doc.connect(document, spec["id"], output.name, chosen)
 
 
-def _problems(report: dict[str, Any]) -> None:
-    if not report["errors"] and not report["warnings"]:
+def _problems(described: list[problems.Problem]) -> None:
+    if not described:
         st.success("No problems: the flow can be published.")
         return
-    for issue in report["errors"]:
-        where = f"**{issue['node_id']}** · " if issue.get("node_id") else ""
-        st.error(f"{where}{issue['message']}  \n`{issue['path']}`", icon="⛔")
-    for issue in report["warnings"]:
-        where = f"**{issue['node_id']}** · " if issue.get("node_id") else ""
-        st.warning(f"{where}{issue['message']}  \n`{issue['path']}`", icon="⚠️")
+    for number, problem in enumerate(described):
+        box = st.container(border=True)
+        (box.error if problem.severity == "error" else box.warning)(
+            problem.text, icon="⛔" if problem.severity == "error" else "⚠️"
+        )
+        show, details = box.columns([1, 2])
+        if problem.node_id and show.button("Show on canvas", key=f"problem:{number}"):
+            st.session_state.selected = problem.node_id
+            st.session_state.focus = problem.node_id
+            st.session_state.focus_seq = st.session_state.get("focus_seq", 0) + 1
+            st.rerun()
+        with details.expander("Details for developers"):
+            st.code(problem.path, language=None)

@@ -172,8 +172,8 @@ def set_label(document: dict[str, Any], node_id: str, text: str) -> None:
     """Keep what the user typed; an empty text, the display name or the auto label leaves
     the node unnamed, so its label follows its settings again."""
     spec = node(document, node_id)
-    if spec is None:
-        return
+    if spec is None or (not text.strip() and not is_user_label(spec, document)):
+        return  # already named from its settings: leave the document as it is
     spec["label"] = text.strip()
     if not is_user_label(spec, document):
         spec.pop("label", None)
@@ -183,8 +183,8 @@ def set_params(document: dict[str, Any], node_id: str, params: dict[str, Any]) -
     """Replace a node's params; a label that was the auto label of the old settings is
     dropped, so "Wait 3 days" becomes "Wait 2 days" rather than going stale."""
     spec = node(document, node_id)
-    if spec is None:
-        return
+    if spec is None or params == (spec.get("params") or {}):
+        return  # looking at a step's form changes nothing, its label included
     if not is_user_label(spec, document):
         spec.pop("label", None)
     spec["params"] = params

@@ -83,15 +83,10 @@ def _name(flows: list[dict[str, Any]], flow_id: str) -> str:
 
 def _open(flow_id: str) -> None:
     try:
-        shown = session.api().flow(flow_id)
+        session.load_flow(flow_id)
     except ApiError as exc:
         st.error(exc.message)
         return
-    latest = shown["latest"]
-    status = shown["flow"]["status"]
-    if status == "published" and latest["version"] != shown["flow"].get("published_version"):
-        status = "draft"  # a newer draft than what is live
-    session.open_document(latest["document"], version=latest["version"], status=status)
     st.switch_page("pages/page_designer.py")
 
 

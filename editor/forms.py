@@ -16,6 +16,7 @@ from editor import conditions
 from flows.fields import KNOWN_SCOPES
 
 LONG_TEXT = ("rich_template",)
+EMAIL_BODY = "email_body"  # drawn as blocks, with raw HTML behind a toggle
 DURATION_UNITS = ["minutes", "hours", "days", "weeks"]
 
 
@@ -128,7 +129,10 @@ def _widget(
             label, current, context.get("emails") or [], key, help_text=help_text
         )
     if _is_duration(prop):
-        return _duration(label, current, key, help_text)
+        chosen = _duration(label, current, key, help_text)
+        if optional and current is None and not chosen["amount"]:
+            return None  # an optional duration left at zero stays absent, as it was
+        return chosen
     if "enum" in prop:
         options = list(prop["enum"])
         if optional:
@@ -148,6 +152,11 @@ def _widget(
         if number is None:
             return None
         return int(number) if kind == "integer" else float(number)
+    if kind == "string" and prop.get("widget") == EMAIL_BODY:
+        from editor.email_author import blocks_editor
+
+        made = blocks_editor(key, current if isinstance(current, str) else "")
+        return _UNCHANGED if made is None else (made if made.strip() else None)
     if kind == "string":
         text = current if isinstance(current, str) else ""
         if prop.get("widget") in LONG_TEXT or prop.get("maxLength", 0) > 1000:
@@ -403,3 +412,8 @@ def _json_field(label: str, current: Any, key: str, help_text: str | None) -> An
             icon="⚠️",
         )
         return _UNCHANGED
+
+
+def has_email_body(schema: dict[str, Any]) -> bool:
+    """Whether a kind's form holds an email body (then the email tools go with it)."""
+    return any(p.get("widget") == EMAIL_BODY for p in schema.get("properties", {}).values())

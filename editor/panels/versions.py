@@ -60,6 +60,7 @@ def _act(call: Any, success: str, status: str | None) -> None:
         st.session_state.version_outcome = ("error", exc.message)
         return
     st.session_state.doc_version = answer["version"]
+    session.saved_as_version()
     if status:
         st.session_state.doc_status = status
     st.session_state.version_outcome = ("ok", success.format(version=answer["version"]))

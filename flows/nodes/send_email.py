@@ -20,7 +20,11 @@ class SendEmailParams(Params):
         description="Subject line; {{ contact.first_name }} personalises.",
     )
     body: LongTemplate = Field(
-        min_length=1, max_length=100_000, description="The message (HTML or text)."
+        min_length=1,
+        max_length=100_000,
+        description="The message (HTML or text).",
+        # The editor offers blocks, a token picker, a preview and a test send for it.
+        json_schema_extra={"widget": "email_body"},
     )
     body_format: Literal["html", "text"] = Field(
         "html", description="Whether the body is HTML or plain text."
