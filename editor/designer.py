@@ -113,47 +113,28 @@ def _toolbar(document: dict[str, Any]) -> None:
     selected = st.session_state.get("selected")
     after = selected if selected and doc.node(document, selected) else None
     is_step = bool(after) and after != document["trigger"]["id"]
-    add, undo, redo, tidy, copy, delete, counts = st.columns([3, 2, 2, 2, 2, 2, 3])
-    with add.popover("➕ Add a step", width="stretch"):
+    bar = st.container(horizontal=True, gap="small", vertical_alignment="center")
+    with bar.popover("Add", icon="➕", help="Add a step after the selected one."):
         _add_after(document, after)
-    if undo.button(
-        "↶ Undo", disabled=not st.session_state.get("undo"), width="stretch", key="undo_button"
-    ):
+    if bar.button("Undo", icon=":material/undo:", disabled=not st.session_state.get("undo"), key="undo_button"):
         session.undo()
         st.rerun()
-    if redo.button(
-        "↷ Redo", disabled=not st.session_state.get("redo"), width="stretch", key="redo_button"
-    ):
+    if bar.button("Redo", icon=":material/redo:", disabled=not st.session_state.get("redo"), key="redo_button"):
         session.redo()
         st.rerun()
-    if tidy.button(
-        "Tidy up",
-        width="stretch",
-        key="auto_layout",
-        help="Lay the steps out again, top to bottom.",
-    ):
+    if bar.button("Tidy up", key="auto_layout", help="Lay the steps out again, top to bottom."):
         session.change(doc.auto_layout)
         st.rerun()
-    if copy.button(
-        "Copy",
-        disabled=not is_step,
-        width="stretch",
-        key="copy_node",
-        help="Copy the selected step.",
-    ):
+    if bar.button("Copy", disabled=not is_step, key="copy_node", help="Copy the selected step."):
         st.session_state.selected = session.change(doc.copy_node, after)
         st.rerun()
-    if delete.button(
-        "Delete",
-        disabled=not is_step,
-        width="stretch",
-        key="delete_node",
-        help="Delete the selected step.",
+    if bar.button(
+        "Delete", disabled=not is_step, key="delete_node", help="Delete the selected step."
     ):
         session.change(doc.delete_node, after)
         st.session_state.selected = None
         st.rerun()
-    counts.toggle(
+    bar.toggle(
         "Counts",
         key="show_counts",
         help="Contacts that entered, wait, met a goal or failed at each step (published flows).",

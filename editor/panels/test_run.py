@@ -104,7 +104,8 @@ def _choices(document: dict[str, Any]) -> dict[str, str]:
     for spec in document.get("nodes", []):
         if spec.get("kind") not in ("wait_for_event", "ab_split"):
             continue
-        outputs = [o.name for o in doc.outputs(spec)]
+        named = {o.name: o.label for o in doc.outputs(spec)}
+        outputs = list(named)
         if not outputs:
             continue
         default = "timed_out" if "timed_out" in outputs else None
@@ -113,7 +114,10 @@ def _choices(document: dict[str, Any]) -> dict[str, str]:
             *[o for o in outputs if o != default],
         ]
         chosen = st.selectbox(
-            f"At '{spec.get('label') or spec['id']}'", options, key=f"choice:{spec['id']}"
+            f"At '{doc.display_label(spec, document)}', the contact…",
+            options,
+            format_func=lambda option, named=named: named.get(option, option),
+            key=f"choice:{spec['id']}",
         )
         if chosen in outputs:
             picked[spec["id"]] = chosen
@@ -124,7 +128,8 @@ def show(run: dict[str, Any]) -> None:
     status = run["status"]
     days = run["simulated_seconds"] / 86400
     (st.success if status in ("ended", "completed", "goal") else st.error)(
-        f"Test run **{status}** after {days:.1f} simulated days · path: " + " → ".join(run["nodes"])
+        f"Test run **{status}** after {days:.1f} simulated days · path: "
+        + " → ".join(_names(run["nodes"]))
     )
     failed = [v for v in run["path"] if v.get("error")]
     for visit in failed:
@@ -215,3 +220,12 @@ def email_preview(document: dict[str, Any], spec: dict[str, Any]) -> None:
             components.html(mail["html"], height=360, scrolling=True)
         else:
             st.text(mail["text"])
+
+
+def _names(node_ids: list[str]) -> list[str]:
+    """The steps by the names the canvas shows."""
+    from editor import document as doc
+
+    opened = session.document()
+    labels = doc.display_labels(opened) if opened else {}
+    return [labels.get(node_id, node_id) for node_id in node_ids]

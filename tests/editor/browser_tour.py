@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from playwright.sync_api import Frame, FrameLocator, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect, sync_playwright
 
 from functions.direction import FSI, PDI
 
@@ -89,8 +89,8 @@ def _run(page: Page, editor_url: str, shots: Path, clicks: Clicks) -> None:
     _settle(page)
     expect(_box(page, "Id")).to_have_value("spring-drip")
     clicks.click(page.locator(".st-key-use-drip-campaign button"))  # the drip template's card
-    expect(page.get_by_text("spring-drip", exact=False).first).to_be_visible()
-    canvas = page.frame_locator("iframe[title='streamlit_flow.streamlit_flow']")
+    expect(page.get_by_role("heading", name="Spring drip")).to_be_visible()
+    canvas = page.get_by_test_id("crm-canvas")
     expect(_node(canvas, "lesson_1")).to_be_visible()
     page.screenshot(path=str(shots / "1-designer.png"), full_page=True)
 
@@ -104,7 +104,7 @@ def _run(page: Page, editor_url: str, shots: Path, clicks: Clicks) -> None:
     subject.press("Enter")
     _settle(page)
     expect(page.get_by_text("template error on line 1").first).to_be_visible()
-    expect(_node(canvas, "lesson_1")).to_contain_text("1 problem")
+    expect(_node(canvas, "lesson_1").locator(".crm-card__badge")).to_have_text("1")
     page.screenshot(path=str(shots / "2-error-on-node.png"), full_page=True)
 
     # 3. Fix it: the problem leaves the node.
@@ -113,12 +113,12 @@ def _run(page: Page, editor_url: str, shots: Path, clicks: Clicks) -> None:
     subject.fill(GOOD_SUBJECT)
     subject.press("Enter")
     _settle(page)
-    expect(_node(canvas, "lesson_1")).not_to_contain_text("problem")
+    expect(_node(canvas, "lesson_1").locator(".crm-card__badge")).to_have_count(0)
     page.screenshot(path=str(shots / "3-fixed.png"), full_page=True)
 
     # 4. Publish it with a note.
     clicks.stage = "4-published"
-    clicks.click(page.get_by_role("tab", name="Save & publish"))
+    clicks.click(page.get_by_role("tab", name="Publish"))
     _settle(page)
     _box(page, "Version note").fill("spring subject")
     _box(page, "Version note").press("Enter")
@@ -141,7 +141,7 @@ def _run(page: Page, editor_url: str, shots: Path, clicks: Clicks) -> None:
     # The name is isolated (FSI…PDI) so it cannot reorder the English around it.
     subject = f"{FSI}سارا{PDI}, three leaks in your pipeline"
     expect(page.get_by_text(subject).first).to_be_visible()
-    expect(_node(canvas, "lesson_1")).to_have_css("background-color", "rgb(230, 244, 234)")
+    expect(_node(canvas, "lesson_1")).to_have_class(re.compile(r"crm-card--path"))
     page.screenshot(path=str(shots / "5-test-run.png"), full_page=True)
 
 
@@ -174,8 +174,8 @@ def _box(page: Page, label: str):
     return page.get_by_role("textbox", name=label, exact=True)
 
 
-def _node(canvas: FrameLocator | Frame, node_id: str):
-    return canvas.locator(f".react-flow__node[data-id='{node_id}']")
+def _node(canvas: Locator, node_id: str) -> Locator:
+    return canvas.get_by_test_id(f"crm-card-{node_id}")
 
 
 if __name__ == "__main__":
