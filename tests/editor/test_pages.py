@@ -322,3 +322,18 @@ def test_a_blank_flow_gets_its_trigger_chosen_and_trigger_data_in_its_test_run()
     assert not at.exception
     run = at.session_state.test_run
     assert run["record_changes"]["source"] == [None, "pro"], run
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_problem_speaks_in_labels_and_shows_its_step_on_the_canvas() -> None:
+    document = template("drip-campaign")
+    document["edges"] = [e for e in document["edges"] if e["from"] != "engaged"]
+    at = designer(document)
+    texts = [e.value for e in at.tabs[1].error]
+    assert texts and not any("$." in text or "engaged" in text.split("'")[0] for text in texts)
+    assert any("'Engaged with lessons 1–2?'" in text for text in texts), texts
+    before = canvas_model(at)["focus_seq"]
+    at.tabs[1].button[0].click().run()
+    assert at.session_state.selected == "engaged"
+    drawn = canvas_model(at)
+    assert (drawn["focus"], drawn["focus_seq"]) == ("engaged", before + 1)
