@@ -118,6 +118,7 @@ st.session_state.setdefault("focus_seq", 0)
 if st.button("Focus the last node", key="focus-last"):
     st.session_state["focus_seq"] += 1
 model = load_model()
+model["dirty"] = st.query_params.get("dirty") == "1"  # unsaved changes: leaving warns
 if st.session_state["focus_seq"]:
     model["focus"] = model["nodes"][-1]["id"]
     model["focus_seq"] = st.session_state["focus_seq"]

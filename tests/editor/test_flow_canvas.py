@@ -521,3 +521,22 @@ def test_a_wide_canvas_starts_with_the_palette_open(canvas: Canvas) -> None:
     palette = canvas.page.locator("[data-testid=crm-palette]")
     assert palette.get_attribute("data-open") == "true"
     assert canvas.page.locator("[data-testid=crm-palette-wait]").is_visible()
+
+
+@pytest.mark.parametrize("dirty", [True, False])
+def test_leaving_with_unsaved_changes_asks_first(browser: Any, app_url: str, dirty: bool) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    page.set_default_timeout(WAIT)
+    shown = Canvas(page)
+    shown.open(f"{app_url}?dirty={'1' if dirty else '0'}")
+    page.locator(".crm-card").first.click()  # browsers ask only after the user did something
+    page.wait_for_timeout(300)
+    asked: list[str] = []
+    page.on("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.close(run_before_unload=True)
+    if dirty:  # dismissed, the warning keeps the page open
+        page.wait_for_timeout(500)
+        assert not page.is_closed()
+    context.close()
+    assert asked == (["beforeunload"] if dirty else [])
