@@ -98,7 +98,10 @@ def _header(document: dict[str, Any], report: dict[str, Any]) -> None:
 @st.fragment(run_every="2s")
 def _autosave_status() -> None:
     """Keep the working copy once the marketer pauses, and say so."""
+    was_unsaved = session.unsaved()
     problem = session.autosave()
+    if was_unsaved and not session.unsaved():
+        st.rerun(scope="app")  # the canvas stops warning before leaving: all is kept
     if problem:
         st.caption(f":red[{problem}]")
     elif session.unsaved():

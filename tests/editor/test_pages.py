@@ -337,3 +337,34 @@ def test_a_problem_speaks_in_labels_and_shows_its_step_on_the_canvas() -> None:
     assert at.session_state.selected == "engaged"
     drawn = canvas_model(at)
     assert (drawn["focus"], drawn["focus_seq"]) == ("engaged", before + 1)
+
+
+@pytest.mark.usefixtures("live_api")
+def test_unsaved_changes_are_kept_and_a_reload_brings_them_back() -> None:
+    from editor.client import Api
+
+    at = designer(template("lead-capture"), selected="confirm")
+    at.text_input(key="param:confirm:subject").input(
+        "Welcome aboard, {{ contact.first_name }}"
+    ).run()
+    assert at.session_state.unsaved
+    at.session_state.changed_at = 0.0  # the marketer paused: the autosave is due
+    at.run()
+    assert not at.exception and not at.session_state.unsaved
+    assert drawn_dirty(at) is False  # nothing left to lose: leaving does not warn
+    kept = Api().working_copy("lead-capture")
+    assert kept and "Welcome aboard" in json.dumps(kept["document"], ensure_ascii=False)
+    # A reload: a new session with only the page's address.
+    again = page("designer")
+    again.query_params["flow"] = "lead-capture"
+    again.run()
+    assert not again.exception
+    assert again.session_state.doc["nodes"] == at.session_state.doc["nodes"]
+    assert any("unsaved changes" in i.value for i in again.info)
+    # Saving a version makes the kept changes obsolete.
+    again.button(key="save_draft").click().run()
+    assert Api().working_copy("lead-capture") is None
+
+
+def drawn_dirty(at: AppTest) -> bool:
+    return canvas_model(at)["dirty"]
