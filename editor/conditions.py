@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
+from flows import conditions
 from flows.conditions import (
     DAYS_OPS,
     ENGAGEMENT_OPS,
@@ -25,31 +26,15 @@ from flows.conditions import (
     PRESENCE_OPS,
     Criteria,
 )
-from flows.fields import KNOWN_SCOPES, FieldInfo, split_ref
+from flows.fields import KNOWN_SCOPES, LIFECYCLE_STAGES, FieldInfo, split_ref
 
 ENGAGEMENT = "@email"  # the field picker's choice for "opened / clicked an email"
 
-OP_WORDS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "greater_than": "is more than",
-    "at_least": "is at least",
-    "less_than": "is less than",
-    "at_most": "is at most",
-    "is_one_of": "is one of",
-    "is_none_of": "is none of",
-    "is_set": "is set",
-    "is_not_set": "is not set",
+OP_WORDS = {  # as the operator picker lists them
+    **conditions.OP_WORDS,
     "within_last_days": "in the last N days",
     "more_than_days_ago": "more than N days ago",
     "within_next_days": "in the next N days",
-    "opened": "opened",
-    "not_opened": "did not open",
-    "clicked": "clicked",
-    "not_clicked": "did not click",
 }
 
 _TEXT = ["equals", "not_equals", "contains", "not_contains", "starts_with"]
@@ -73,15 +58,7 @@ ENGAGEMENT_WORDS = ["opened", "clicked", "not_opened", "not_clicked"]
 # Fields whose values are known in advance: picked from a list (others may still be typed
 # in the JSON view; values already in a condition are always offered).
 ENUMS: dict[str, list[str]] = {
-    "lifecycle_stage": [
-        "subscriber",
-        "lead",
-        "marketing_qualified",
-        "sales_qualified",
-        "opportunity",
-        "customer",
-        "evangelist",
-    ],
+    "lifecycle_stage": list(LIFECYCLE_STAGES),
     "temperature": ["cold", "warm", "hot"],
 }
 

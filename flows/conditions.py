@@ -21,6 +21,28 @@ DaysOp = Literal["within_last_days", "more_than_days_ago", "within_next_days"]
 EngagementOp = Literal["opened", "not_opened", "clicked", "not_clicked"]
 Op = Literal[ValueOp, NumberOp, ListOp, PresenceOp, DaysOp, EngagementOp]
 
+# How each operator reads in a sentence ("score is at least 50"); pickers and summaries
+# adjust only the day operators, whose number sits elsewhere in each.
+OP_WORDS: dict[str, str] = {
+    "equals": "is",
+    "not_equals": "is not",
+    "contains": "contains",
+    "not_contains": "does not contain",
+    "starts_with": "starts with",
+    "greater_than": "is more than",
+    "at_least": "is at least",
+    "less_than": "is less than",
+    "at_most": "is at most",
+    "is_one_of": "is one of",
+    "is_none_of": "is none of",
+    "is_set": "is set",
+    "is_not_set": "is not set",
+    "opened": "opened",
+    "not_opened": "did not open",
+    "clicked": "clicked",
+    "not_clicked": "did not click",
+}
+
 NUMBER_OPS = frozenset(NumberOp.__args__)
 LIST_OPS = frozenset(ListOp.__args__)
 PRESENCE_OPS = frozenset(PresenceOp.__args__)

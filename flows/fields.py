@@ -93,6 +93,18 @@ COMPANY_FIELDS = _fields(
     ("owner_id", "string", "Owner (user id)"),
 )
 
+# Lifecycle stages in the order contacts move through them (HubSpot's, which the templates
+# and the demo data use): reports rank them, the condition builder lists them.
+LIFECYCLE_STAGES: tuple[str, ...] = (
+    "subscriber",
+    "lead",
+    "marketing_qualified",
+    "sales_qualified",
+    "opportunity",
+    "customer",
+    "evangelist",
+)
+
 KNOWN_SCOPES: dict[str, dict[str, FieldInfo]] = {
     "contact": CONTACT_FIELDS,
     "deal": DEAL_FIELDS,

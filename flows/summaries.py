@@ -7,6 +7,7 @@ import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from flows.conditions import OP_WORDS
 from flows.fields import field_info
 
 if TYPE_CHECKING:
@@ -18,26 +19,11 @@ _PLACEHOLDER = re.compile(r"\{\{(.*?)\}\}", re.S)
 _REF = re.compile(r"^\s*((?:contact|deal|company|custom|trigger)\.)?([a-z][a-z0-9_]*)\s*(?:\||$)")
 
 _OPS = {
-    "equals": "is",
-    "not_equals": "is not",
-    "contains": "contains",
-    "not_contains": "does not contain",
-    "starts_with": "starts with",
-    "greater_than": "is more than",
-    "at_least": "is at least",
-    "less_than": "is less than",
-    "at_most": "is at most",
-    "is_one_of": "is one of",
-    "is_none_of": "is none of",
-    "is_set": "is set",
+    **OP_WORDS,
     "is_not_set": "is empty",
     "within_last_days": "is within the last",
     "more_than_days_ago": "is more than",
     "within_next_days": "is within the next",
-    "opened": "opened",
-    "not_opened": "did not open",
-    "clicked": "clicked",
-    "not_clicked": "did not click",
 }
 
 

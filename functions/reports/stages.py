@@ -11,17 +11,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-# Lifecycle stages in the order contacts move through them (HubSpot's, which the templates
-# and the demo data use): "lead or later" is any stage from `lead` on.
-LIFECYCLE: tuple[str, ...] = (
-    "subscriber",
-    "lead",
-    "marketing_qualified",
-    "sales_qualified",
-    "opportunity",
-    "customer",
-    "evangelist",
-)
+from flows.fields import LIFECYCLE_STAGES
+
+LIFECYCLE: tuple[str, ...] = LIFECYCLE_STAGES  # from lead on: `lead or later`
 _RANK = {stage: rank for rank, stage in enumerate(LIFECYCLE)}
 
 # Pipelines whose stages are known in advance, in board order. The pipeline report lists
