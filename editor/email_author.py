@@ -342,7 +342,7 @@ def blocks_editor(key: str, html: str) -> str | None:
     raw = st.toggle("Raw HTML", value=parsed is None, key=f"{key}:raw")
     if raw:
         area, shows = f"{key}:html", f"{key}:html_for"
-        if st.session_state.get(shows) != html:  # first show, or changed elsewhere (undo)
+        if st.session_state.get(shows) != html or area not in st.session_state:  # first show, undo
             st.session_state[area] = st.session_state[shows] = html
         text = st.text_area("Body (HTML)", height=300, key=area)
         if text == html:
