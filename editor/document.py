@@ -149,9 +149,6 @@ def display_labels(document: dict[str, Any]) -> dict[str, str]:
     return {spec["id"]: display_label(spec, document, labels) for spec in all_nodes(document)}
 
 
-labels = display_labels  # the designer's name for it
-
-
 def summary(spec: dict[str, Any], labels: dict[str, str] | None = None) -> str:
     """The node's kind's summary of its settings, other nodes named by `labels`."""
     kind = kind_of(spec)
