@@ -17,7 +17,7 @@ from pydantic import ValidationError
 from flows.errors import UnknownNodeKind
 from flows.model import DEFAULT_OUTPUT
 from flows.nodes import get_kind, registry
-from flows.nodes.base import ERROR, NodeKind, Output
+from flows.nodes.base import ERROR, NextStep, NodeKind, Output, Placement
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "flows" / "templates"
 ROW, COLUMN = 150, 280  # pixels between layers and between nodes of one layer
@@ -206,25 +206,40 @@ def new_id(document: dict[str, Any], base: str) -> str:
     return f"{stem}_{number}"
 
 
-def add_node(document: dict[str, Any], kind_name: str, after: str | None = None) -> str:
-    """Add a node of `kind_name`; when `after` is given, wired from its main output: the
-    first free non-error output, or, when every one is taken, its first non-error output
-    with the new node inserted before what it led to. Returns the new node's id."""
+def add_node(
+    document: dict[str, Any],
+    kind_name: str,
+    after: str | None = None,
+    output: str | None = None,
+    params: dict[str, Any] | None = None,
+) -> str:
+    """Add a node of `kind_name`; when `after` is given, wired from its `output` (default:
+    its main output, the first free non-error one). When that output already leads
+    somewhere, the new node is inserted before what it led to. The node starts with its
+    kind's starting params for this place, `params` over them. Returns the new node's id."""
     anchor = node(document, after) if after else None
-    output = main_output(document, anchor["id"]) if anchor is not None else None
+    if anchor is not None and output is None:
+        output = main_output(document, anchor["id"])
     if anchor is not None and output is not None:
         target = _target(document, anchor["id"], output)
         if target is not None:
-            return insert_between(document, kind_name, anchor["id"], output, target)
-    x, y = _below(document, anchor)
-    node_id = _new_node(document, kind_name, _free_spot(document, x, y))
+            return insert_between(document, kind_name, anchor["id"], output, target, params)
+    x, y = _below(document, anchor, output)
+    node_id = _new_node(
+        document, kind_name, _free_spot(document, x, y), Placement(document, after, output), params
+    )
     if anchor is not None and output is not None:
         connect(document, anchor["id"], output, node_id)
     return node_id
 
 
 def insert_between(
-    document: dict[str, Any], kind_name: str, source: str, output: str, target: str
+    document: dict[str, Any],
+    kind_name: str,
+    source: str,
+    output: str,
+    target: str,
+    params: dict[str, Any] | None = None,
 ) -> str:
     """Put a new node on the edge `source`.`output` → `target`: source → new → target
     (through the new node's main output). The new node takes the target's place and the
@@ -234,7 +249,13 @@ def insert_between(
         raise ValueError(f"no edge from '{source}' to '{target}'")
     position = dict(old.get("position") or {"x": 0, "y": 0})
     _push_down(document, target, keep={source})
-    node_id = _new_node(document, kind_name, (position["x"], position["y"]))
+    node_id = _new_node(
+        document,
+        kind_name,
+        (position["x"], position["y"]),
+        Placement(document, source, output),
+        params,
+    )
     connect(document, source, output, node_id)
     out = main_output(document, node_id)
     if out is not None:
@@ -248,19 +269,28 @@ def drop_node(
     position: dict[str, float],
     after: str | None = None,
 ) -> str:
-    """A node dropped on the canvas at `position` (moved down to the nearest free spot);
-    wired from `after` as add_node wires it, without moving other nodes."""
-    node_id = _new_node(document, kind_name, _free_spot(document, position["x"], position["y"]))
-    anchor = node(document, after) if after else None
-    if anchor is not None:
-        output = main_output(document, anchor["id"], exclude=node_id)
-        if output is not None:
-            target = _target(document, anchor["id"], output)
-            connect(document, anchor["id"], output, node_id)
-            out = main_output(document, node_id)
-            if target is not None and out is not None:
-                connect(document, node_id, out, target)
-    return node_id
+    """A node dropped on the canvas: onto a card (`after`), it is added after that card
+    as add_node adds it (below it, wired from its main output); onto the empty canvas, it
+    goes where it was dropped (the nearest free spot) and is not wired."""
+    if after and node(document, after) is not None:
+        return add_node(document, kind_name, after)
+    at = _free_spot(document, position["x"], position["y"])
+    return _new_node(document, kind_name, at, Placement(document))
+
+
+def next_steps(document: dict[str, Any], node_id: str) -> list[NextStep]:
+    """The one-click steps the node's kind offers after it (none while it is invalid)."""
+    spec = node(document, node_id)
+    kind = kind_of(spec) if spec else None
+    params = _params(spec, kind) if spec and kind else None
+    if params is None:
+        return []
+    return kind.next_steps(node_id, params, document)  # type: ignore[union-attr]
+
+
+def add_next_step(document: dict[str, Any], node_id: str, step: NextStep) -> str:
+    """Add what `step` offers after `node_id`; the new node's id."""
+    return add_node(document, step.kind, node_id, step.output, dict(step.params))
 
 
 def main_output(document: dict[str, Any], node_id: str, exclude: str | None = None) -> str | None:
@@ -290,17 +320,24 @@ def _target(document: dict[str, Any], source: str, output: str) -> str | None:
     )
 
 
-def _new_node(document: dict[str, Any], kind_name: str, at: tuple[float, float]) -> str:
+def _new_node(
+    document: dict[str, Any],
+    kind_name: str,
+    at: tuple[float, float],
+    placement: Placement,
+    params: dict[str, Any] | None = None,
+) -> str:
     kind = get_kind(kind_name)
     if kind.category == "trigger":
         raise ValueError("a flow has one trigger: change its kind in the trigger's form")
     node_id = new_id(document, kind.name)
-    # No label: until the user types one, the canvas shows the kind's summary.
+    # No label: until the user types one, the canvas shows the kind's summary. The params
+    # start from what the kind suggests here; the form shows what is still required.
     document.setdefault("nodes", []).append(
         {
             "id": node_id,
             "kind": kind.name,
-            "params": {},  # the form shows what is required, with the kind's defaults
+            "params": {**kind.starting_params(placement), **copy.deepcopy(params or {})},
             "position": {"x": at[0], "y": at[1]},
         }
     )
@@ -434,9 +471,16 @@ def auto_layout(document: dict[str, Any]) -> None:
             spec["position"] = {"x": column * COLUMN - width / 2, "y": row * ROW}
 
 
-def _below(document: dict[str, Any], anchor: dict[str, Any] | None) -> tuple[float, float]:
+def _below(
+    document: dict[str, Any], anchor: dict[str, Any] | None, output: str | None = None
+) -> tuple[float, float]:
+    """Under `anchor`; a branch's outputs spread left to right in their order."""
     if anchor is not None:
         position = anchor.get("position") or {"x": 0, "y": 0}
-        return position["x"], position["y"] + ROW
+        names = [o.name for o in outputs(anchor) if o.name != ERROR.name]
+        offset = 0.0
+        if output in names and len(names) > 1:
+            offset = (names.index(output) - (len(names) - 1) / 2) * COLUMN
+        return position["x"] + offset, position["y"] + ROW
     lowest = max((n.get("position", {}).get("y", 0) for n in all_nodes(document)), default=0)
     return 0, lowest + ROW

@@ -42,6 +42,8 @@ _COMMENT = re.compile(rf"\A<!-- {re.escape(MARKER)} ([A-Za-z0-9+/=]*) -->\n")
 _TOKEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _SAFE_URL = re.compile(r"(?i)^(https?://|mailto:|tel:|#)")
 FONT = "font-family:Arial,Helvetica,sans-serif"
+# What a new email's body starts as: a greeting with a fallback, to write on from.
+STARTER = ({"type": "paragraph", "text": "Hi {{ contact.first_name | default('there', true) }},"},)
 
 
 def blocks_to_html(blocks: list[dict[str, Any]]) -> str:

@@ -7,7 +7,7 @@ Next/End, Retry and Catch, so a kind adds only its own part of the state machine
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
@@ -77,6 +77,49 @@ class Finding:
     severity: Literal["error", "warning"] = "error"
 
 
+@dataclass(frozen=True)
+class Placement:
+    """Where a new node is being added: the flow document (JSON, as the editor holds it),
+    the node it follows (None: not wired yet) and through which of that node's outputs.
+    Kinds read it to start their params from what is around them."""
+
+    flow: Mapping[str, Any]
+    after: str | None = None
+    output: str | None = None
+
+    def nearest_before(self, kind: str) -> Mapping[str, Any] | None:
+        """The closest node of `kind` at or above `after`, walking edges backwards
+        (breadth first, so the nearest wins); None when there is none."""
+        if self.after is None:
+            return None
+        nodes = {n["id"]: n for n in [self.flow["trigger"], *self.flow.get("nodes", [])]}
+        parents: dict[str, list[str]] = {}
+        for edge in self.flow.get("edges", []):
+            parents.setdefault(edge["to"], []).append(edge["from"])
+        seen, queue = {self.after}, [self.after]
+        while queue:
+            current = queue.pop(0)
+            spec = nodes.get(current)
+            if spec is not None and spec.get("kind") == kind:
+                return spec
+            for parent in parents.get(current, []):
+                if parent not in seen:
+                    seen.add(parent)
+                    queue.append(parent)
+        return None
+
+
+@dataclass(frozen=True)
+class NextStep:
+    """A one-click next step a node offers in the editor: add a `kind` node after it,
+    through `output`, starting with `params` (over the kind's own starting params)."""
+
+    label: str
+    kind: str
+    output: str
+    params: Mapping[str, Any] = field(default_factory=dict)
+
+
 NEXT = Output(DEFAULT_OUTPUT, "Next", required=False)
 ERROR = Output("error", "On error", required=False)
 
@@ -124,6 +167,15 @@ class NodeKind:
     def check(self, node: Node, params: Any, flow: Flow) -> Iterator[Finding]:
         """Checks that need more than the params model (other nodes, the whole flow)."""
         return iter(())
+
+    def starting_params(self, placement: Placement) -> dict[str, Any]:
+        """The params a new node of this kind starts with where it is placed (what the
+        marketer would most likely fill in); the form shows the rest as required."""
+        return {}
+
+    def next_steps(self, node_id: str, params: Any, flow: Mapping[str, Any]) -> list[NextStep]:
+        """One-click steps to add after a node of this kind (params are valid here)."""
+        return []
 
     def wait_seconds(self, params: Any) -> int:
         """Longest time a contact can spend in this node (for the one-year limit)."""

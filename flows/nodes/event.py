@@ -8,14 +8,22 @@ from pydantic import Field, model_validator
 
 from flows import summaries as say
 from flows.nodes.base import TriggerKind
-from flows.nodes.events import CUSTOM_EVENT_PATTERN, EventName, custom_name_problem
+from flows.nodes.events import (
+    CUSTOM_EVENT_PATTERN,
+    FOR_CUSTOM_EVENTS,
+    EventName,
+    custom_name_problem,
+)
 from flows.params import Params
 
 
 class EventParams(Params):
     event: EventName = Field(description="Which event starts the flow.")
     custom_name: str | None = Field(
-        None, pattern=CUSTOM_EVENT_PATTERN, description="For custom events: the event's name."
+        None,
+        pattern=CUSTOM_EVENT_PATTERN,
+        description="For custom events: the event's name.",
+        json_schema_extra=FOR_CUSTOM_EVENTS,
     )
     match: dict[str, str] = Field(
         default_factory=dict,

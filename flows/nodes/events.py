@@ -6,6 +6,10 @@ from typing import Literal
 
 EventName = Literal["email_opened", "email_clicked", "form_submitted", "purchase", "custom"]
 CUSTOM_EVENT_PATTERN = r"^[a-z][a-z0-9_.-]{0,63}$"
+EMAIL_EVENTS = ("email_opened", "email_clicked")
+# Schema hints for the editor: a field that only applies to some events is shown for them.
+FOR_CUSTOM_EVENTS = {"shown_when": {"event": ["custom"]}}
+FOR_EMAIL_EVENTS = {"shown_when": {"event": list(EMAIL_EVENTS)}}
 
 
 def event_key(event: str, custom_name: str | None) -> str:

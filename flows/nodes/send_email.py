@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field
 
 from flows import summaries as say
+from flows.email_blocks import STARTER, blocks_to_html
 from flows.model import Flow, Node
-from flows.nodes.base import Cost, Finding, TaskKind
+from flows.nodes.base import Cost, Finding, NextStep, Placement, TaskKind
+from flows.nodes.wait_for_event import KIND as wait_for_event
+from flows.nodes.wait_for_event import engagement_wait, waited_on
 from flows.params import EmailAddress, LongTemplate, Params, Template
 
 
@@ -73,6 +76,34 @@ class SendEmail(TaskKind):
 
     def describe(self, params: SendEmailParams, labels: Mapping[str, str]) -> str:
         return f"Email: {say.text(params.subject)}"
+
+    def starting_params(self, placement: Placement) -> dict[str, Any]:
+        """A greeting to write on from, and the sender of the flow's nearest email
+        before it (else of any email in the flow): one flow, one sender, typed once."""
+        params: dict[str, Any] = {"body": blocks_to_html(list(STARTER))}
+        earlier = placement.nearest_before(self.name)
+        senders = [earlier] if earlier else []
+        senders += [n for n in placement.flow.get("nodes", []) if n.get("kind") == self.name]
+        sender = next(
+            (
+                s["params"]["from_email"]
+                for s in senders
+                if (s.get("params") or {}).get("from_email")
+            ),
+            None,
+        )
+        if sender:
+            params["from_email"] = sender
+        return params
+
+    def next_steps(
+        self, node_id: str, params: SendEmailParams, flow: Mapping[str, Any]
+    ) -> list[NextStep]:
+        """After an email, a wait for its open (unless the step after it is one already)."""
+        if not params.track_opens or waited_on(flow, node_id):
+            return []
+        wait = engagement_wait(node_id)
+        return [NextStep("Wait for an open of this email", wait_for_event.name, "next", wait)]
 
 
 KIND = SendEmail()

@@ -9,24 +9,64 @@ from pydantic import Field, field_validator, model_validator
 
 from flows import summaries as say
 from flows.model import Flow, Node
-from flows.nodes.base import Cost, Finding, NodeKind, Output, States, task_state
+from flows.nodes.base import (
+    Cost,
+    Finding,
+    NextStep,
+    NodeKind,
+    Output,
+    Placement,
+    States,
+    task_state,
+)
 from flows.nodes.checks import email_node_finding
-from flows.nodes.events import CUSTOM_EVENT_PATTERN, EventName, custom_name_problem
+from flows.nodes.events import (
+    CUSTOM_EVENT_PATTERN,
+    EMAIL_EVENTS,
+    FOR_CUSTOM_EVENTS,
+    FOR_EMAIL_EVENTS,
+    EventName,
+    custom_name_problem,
+)
 from flows.params import ONE_YEAR_SECONDS, Duration, Params
 
 HAPPENED = "happened"
 TIMED_OUT = "timed_out"
+SEND_EMAIL = "send_email"
+# How long a wait for an email's open starts out giving the contact: a common choice,
+# shown in the form and changed there.
+ENGAGEMENT_TIMEOUT = {"amount": 2, "unit": "days"}
+
+
+def engagement_wait(email_node: str) -> dict[str, Any]:
+    """The params of a wait for the open of email step `email_node`."""
+    return {"event": "email_opened", "email_node": email_node, "timeout": dict(ENGAGEMENT_TIMEOUT)}
+
+
+def waited_on(flow: Mapping[str, Any], email_node: str) -> bool:
+    """Whether a wait for an open or click of `email_node` follows it directly."""
+    nodes = {n["id"]: n for n in flow.get("nodes", [])}
+    return any(
+        nodes.get(e["to"], {}).get("kind") == "wait_for_event"
+        and (nodes[e["to"]].get("params") or {}).get("email_node") == email_node
+        for e in flow.get("edges", [])
+        if e["from"] == email_node
+    )
 
 
 class WaitForEventParams(Params):
     event: EventName = Field(description="The event to wait for.")
     custom_name: str | None = Field(
-        None, pattern=CUSTOM_EVENT_PATTERN, description="For custom events: the event's name."
+        None,
+        pattern=CUSTOM_EVENT_PATTERN,
+        description="For custom events: the event's name.",
+        json_schema_extra=FOR_CUSTOM_EVENTS,
     )
     email_node: str | None = Field(
         None,
+        title="Email",
         description="For email events: only opens/clicks of the email sent by this node.",
-        json_schema_extra={"widget": "email_step"},
+        json_schema_extra={"widget": "email_step", **FOR_EMAIL_EVENTS},
     )
     timeout: Duration = Field(description="Give up after this long (then follow 'timed out').")
 
@@ -45,7 +85,7 @@ class WaitForEventParams(Params):
         problem = custom_name_problem(self.event, self.custom_name)
         if problem:
             raise ValueError(problem)
-        if self.email_node and self.event not in ("email_opened", "email_clicked"):
+        if self.email_node and self.event not in EMAIL_EVENTS:
             raise ValueError("'email_node' applies to email_opened and email_clicked only")
         return self
 
@@ -96,6 +136,32 @@ class WaitForEvent(NodeKind):
     def check(self, node: Node, params: WaitForEventParams, flow: Flow) -> Iterator[Finding]:
         if params.email_node:
             yield from email_node_finding(flow, params.email_node, "params.email_node")
+
+    def starting_params(self, placement: Placement) -> dict[str, Any]:
+        """Placed after an email (or below one), it waits for that email's open."""
+        email = placement.nearest_before(SEND_EMAIL)
+        return engagement_wait(email["id"]) if email else {}
+
+    def next_steps(
+        self, node_id: str, params: WaitForEventParams, flow: Mapping[str, Any]
+    ) -> list[NextStep]:
+        """For a wait on an email: an email to those who did it, and the same email again
+        (a new subject to write) to those who did not."""
+        if params.event not in EMAIL_EVENTS or not params.email_node:
+            return []
+        nodes = {n["id"]: n for n in flow.get("nodes", [])}
+        email = nodes.get(params.email_node)
+        used = {e.get("output") for e in flow.get("edges", []) if e["from"] == node_id}
+        did = "open" if params.event == "email_opened" else "click"
+        steps = []
+        if HAPPENED not in used:
+            steps.append(NextStep(f"Email those who {did}ed it", SEND_EMAIL, HAPPENED))
+        if TIMED_OUT not in used and email is not None and email.get("kind") == SEND_EMAIL:
+            again = {k: v for k, v in (email.get("params") or {}).items() if k != "subject"}
+            steps.append(
+                NextStep(f"Resend it to those who did not {did} it", SEND_EMAIL, TIMED_OUT, again)
+            )
+        return steps
 
     def describe(self, params: WaitForEventParams, labels: Mapping[str, str]) -> str:
         what = {

@@ -8,6 +8,7 @@ import copy
 import pytest
 
 from editor import document as doc
+from flows.email_blocks import STARTER, html_to_blocks
 from flows.validate import validate
 
 
@@ -155,6 +156,15 @@ def test_drop_node_after_a_step_wires_it_in():
     assert {("lesson_1", "next", new), (new, "next", "wait_1")} <= edges(document)
 
 
+def test_a_step_dropped_onto_a_card_goes_under_it_not_beside_it():
+    document = doc.blank("f", "F")
+    start = document["trigger"]["position"]
+    # Dropped onto the trigger's card: that spot is taken (by the trigger itself).
+    new = doc.drop_node(document, "wait", {"x": start["x"] + 10, "y": start["y"] + 20}, "start")
+    assert doc.node(document, new)["position"] == {"x": start["x"], "y": start["y"] + doc.ROW}
+    assert ("start", "next", new) in edges(document)
+
+
 def test_triggers_cannot_be_added():
     with pytest.raises(ValueError):
         doc.add_node(doc.blank("f", "F"), "webhook")
@@ -225,3 +235,81 @@ def test_copy_of_an_unnamed_node_stays_unnamed():
     new = doc.add_node(document, "wait", after="start")
     twin = doc.copy_node(document, new)
     assert "label" not in doc.node(document, twin)
+
+
+# --- starting params and next steps: what a new step starts with where it is placed -------
+
+
+def _welcome(document: dict) -> str:
+    email = doc.add_node(document, "send_email", after="start")
+    doc.node(document, email)["params"].update(
+        subject="Welcome", from_email="Acme <hello@acme.example>"
+    )
+    return email
+
+
+def test_a_new_email_starts_with_a_greeting_in_blocks_and_no_sender_to_guess():
+    document = doc.blank("f", "F")
+    email = doc.add_node(document, "send_email", after="start")
+    params = doc.node(document, email)["params"]
+    assert html_to_blocks(params["body"]) == list(STARTER)
+    assert "from_email" not in params and "subject" not in params
+    # What is still missing is what the marketer is asked for, by name.
+    missing = {i["path"].rsplit(".", 1)[-1] for i in validate(document).to_dict()["errors"]}
+    assert {"subject", "from_email"} <= missing and "body" not in missing
+
+
+def test_a_later_email_takes_the_sender_of_the_flow_s_email_before_it():
+    document = doc.blank("f", "F")
+    first = _welcome(document)
+    second = doc.add_node(document, "send_email", after=first)
+    assert doc.node(document, second)["params"]["from_email"] == "Acme <hello@acme.example>"
+    # Dropped unconnected, it still takes the flow's sender.
+    loose = doc.drop_node(document, "send_email", {"x": 900, "y": 900})
+    assert doc.node(document, loose)["params"]["from_email"] == "Acme <hello@acme.example>"
+
+
+def test_a_wait_for_event_below_an_email_waits_two_days_for_its_open():
+    document = doc.blank("f", "F")
+    email = _welcome(document)
+    tag = doc.add_node(document, "update_record", after=email)
+    wait = doc.add_node(document, "wait_for_event", after=tag)  # the email is two up
+    assert doc.node(document, wait)["params"] == {
+        "event": "email_opened",
+        "email_node": email,
+        "timeout": {"amount": 2, "unit": "days"},
+    }
+    blank = doc.blank("g", "G")
+    lone = doc.add_node(blank, "wait_for_event", after="start")
+    assert doc.node(blank, lone)["params"] == {}  # no email above: nothing guessed
+
+
+def test_next_steps_build_an_engagement_branch_in_three_clicks():
+    document = doc.blank("f", "F")
+    email = _welcome(document)
+    [wait_step] = doc.next_steps(document, email)
+    assert wait_step.label == "Wait for an open of this email"
+    wait = doc.add_next_step(document, email, wait_step)
+    assert (email, "next", wait) in edges(document)
+    assert doc.next_steps(document, email) == []  # already waited on
+    offered = {s.output: s for s in doc.next_steps(document, wait)}
+    assert set(offered) == {"happened", "timed_out"}
+    resend = doc.add_next_step(document, wait, offered["timed_out"])
+    resent = doc.node(document, resend)["params"]
+    original = doc.node(document, email)["params"]
+    assert resent == {k: v for k, v in original.items() if k != "subject"}
+    tips = doc.add_next_step(document, wait, offered["happened"])
+    assert {(wait, "timed_out", resend), (wait, "happened", tips)} <= edges(document)
+    assert doc.next_steps(document, wait) == []
+    # Opened goes left, not opened right: side by side under the wait, apart.
+    assert doc.node(document, tips)["position"]["x"] < doc.node(document, resend)["position"]["x"]
+    assert_no_overlap(document)
+    # What is left to write is the two subjects (and the tips' words): nothing else.
+    missing = {(i["node_id"], i["path"].rsplit(".", 1)[-1]) for i in validate(document).to_dict()["errors"]}
+    assert missing == {(resend, "subject"), (tips, "subject")}
+
+
+def test_a_step_that_is_not_valid_yet_offers_no_next_steps():
+    document = doc.blank("f", "F")
+    email = doc.add_node(document, "send_email", after="start")  # no subject yet
+    assert doc.next_steps(document, email) == []
