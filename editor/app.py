@@ -20,6 +20,7 @@ pages = st.navigation(
         st.Page("pages/page_contacts.py", title="Contacts", icon="👥"),
         st.Page("pages/page_reports.py", title="Reports", icon="📊"),
         st.Page("pages/page_outbox.py", title="Outbox", icon="📬"),
-    ]
+    ],
+    position="top",  # five pages fit across the top: the canvas gets the sidebar's width
 )
 pages.run()

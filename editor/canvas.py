@@ -116,14 +116,21 @@ def handle(event: dict[str, Any]) -> bool:
             event.get("output") or DEFAULT_OUTPUT,
             event["target"],
         )
-        _select(new)
+        show(new)
         return True
     if kind == "drop":
         position = event.get("position") or {"x": 0, "y": 0}
         new = session.change(doc.drop_node, event["kind"], position, event.get("after"))
-        _select(new)
+        show(new)
         return True
     return False
+
+
+def show(node_id: str) -> None:
+    """Select a step and have the canvas bring it into view (a new step, a problem's)."""
+    _select(node_id)
+    st.session_state.focus = node_id
+    st.session_state.focus_seq = st.session_state.get("focus_seq", 0) + 1
 
 
 def _selected() -> str | None:

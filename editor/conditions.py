@@ -17,6 +17,7 @@ from typing import Any
 import streamlit as st
 from pydantic import ValidationError
 
+from editor.document import display_labels
 from flows import conditions
 from flows.conditions import (
     DAYS_OPS,
@@ -149,8 +150,9 @@ def match_count(criteria: Any, preview: Callable[[Any], dict[str, Any]], key: st
 def email_steps(document: dict[str, Any]) -> list[tuple[str, str]]:
     """(node id, label) of the flow's send_email steps (what opened/clicked conditions and
     wait_for_event's email_node may name, as flows/nodes/checks.py checks), in order."""
+    labels = display_labels(document)
     return [
-        (node["id"], node.get("label") or node["id"])
+        (node["id"], labels[node["id"]])
         for node in document.get("nodes", [])
         if node.get("kind") == "send_email"
     ]

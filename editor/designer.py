@@ -15,7 +15,10 @@ from editor.flow_canvas import flow_canvas
 from editor.panels import analytics, preview, test_run, versions
 from flows.validate import validate
 
-CANVAS_HEIGHT = 620
+CANVAS_HEIGHT = 560
+# The side panel scrolls inside a box as tall as the toolbar and canvas beside it, so a
+# long form never scrolls the canvas out of view (at 1280 x 800 both fit the window).
+PANEL_HEIGHT = CANVAS_HEIGHT + 8
 
 
 def main() -> None:
@@ -39,19 +42,23 @@ def main() -> None:
         tabs = st.tabs(
             ["Step", f"Problems ({count})" if count else "Problems", "Test run", "Publish"]
         )
-        with tabs[0]:
+        with tabs[0], _panel("step"):
             _node_panel(document, report)
-        with tabs[1]:
+        with tabs[1], _panel("problems"):
             _problems(described)
-        with tabs[2]:
+        with tabs[2], _panel("test-run"):
             test_run.render(document, report)
-        with tabs[3]:
+        with tabs[3], _panel("publish"):
             versions.render(document, report)
     below = st.tabs(["Analytics", "How it runs"])
     with below[0]:
         analytics.render(document)
     with below[1]:
         preview.render(document, report)
+
+
+def _panel(name: str) -> Any:
+    return st.container(height=PANEL_HEIGHT, border=False, key=f"panel-{name}")
 
 
 def _open_document() -> dict[str, Any] | None:
@@ -119,20 +126,42 @@ def _toolbar(document: dict[str, Any]) -> None:
     bar = st.container(horizontal=True, gap="small", vertical_alignment="center")
     with bar.popover("Add", icon="➕", help="Add a step after the selected one."):
         _add_after(document, after)
-    if bar.button("Undo", icon=":material/undo:", disabled=not st.session_state.get("undo"), key="undo_button"):
+    if bar.button(
+        "Undo",
+        icon=":material/undo:",
+        disabled=not st.session_state.get("undo"),
+        key="undo_button",
+    ):
         session.undo()
         st.rerun()
-    if bar.button("Redo", icon=":material/redo:", disabled=not st.session_state.get("redo"), key="redo_button"):
+    if bar.button(
+        "Redo",
+        icon=":material/redo:",
+        disabled=not st.session_state.get("redo"),
+        key="redo_button",
+    ):
         session.redo()
         st.rerun()
-    if bar.button("Tidy up", key="auto_layout", help="Lay the steps out again, top to bottom."):
+    if bar.button(
+        "Tidy up",
+        key="auto_layout",
+        help="Lay the steps out again, top to bottom.",
+    ):
         session.change(doc.auto_layout)
         st.rerun()
-    if bar.button("Copy", disabled=not is_step, key="copy_node", help="Copy the selected step."):
-        st.session_state.selected = session.change(doc.copy_node, after)
+    if bar.button(
+        "Copy",
+        disabled=not is_step,
+        key="copy_node",
+        help="Copy the selected step.",
+    ):
+        canvas.show(session.change(doc.copy_node, after))
         st.rerun()
     if bar.button(
-        "Delete", disabled=not is_step, key="delete_node", help="Delete the selected step."
+        "Delete",
+        disabled=not is_step,
+        key="delete_node",
+        help="Delete the selected step.",
     ):
         session.change(doc.delete_node, after)
         st.session_state.selected = None
@@ -158,7 +187,7 @@ def _add_after(document: dict[str, Any], after: str | None) -> None:
     st.caption(next(k for k in kinds if k.name == choice).description)
     where = f"after '{doc.display_labels(document)[after]}'" if after else "at the end"
     if st.button(f"Add {where}", key="add_node", type="primary", width="stretch"):
-        st.session_state.selected = session.change(doc.add_node, choice, after)
+        canvas.show(session.change(doc.add_node, choice, after))
         st.rerun()
 
 
@@ -215,7 +244,7 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
     typed = st.text_input(
         "Name",
         value=spec.get("label", "") if doc.is_user_label(spec, document) else "",
-        key=f"label:{spec['id']}",
+        key=f"label:{spec['id']}@{session.form_generation()}",
         placeholder=doc.summary(spec, labels),
         help="What this step is called on the canvas and in reports. "
         "Left empty, it says what the step does.",
@@ -236,6 +265,7 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
         # Validation ran before this form: run again so that problems, the canvas and the
         # field messages all show the document as it is now.
         st.rerun()
+    _next_steps(document, spec["id"])
     if forms.has_email_body(schema):
         _email_tools(document, spec)
 
@@ -264,35 +294,38 @@ def _inserter(node_id: str) -> Any:
         spec = doc.node(document, node_id) if document else None
         if spec is None:
             return
+        if chosen.target == "body" and email_author.add_token(
+            forms.field_key(node_id, "body"), chosen.token
+        ):
+            return  # the blocks editor takes it into the body on this run
         before = session.snapshot()
         params = spec.setdefault("params", {})
-        body_key = f"param:{node_id}:body"
-        if chosen.target == "body" and email_author.add_token(body_key, chosen.token):
-            return  # the blocks editor takes it into the body on this run
         field = "subject" if chosen.target == "subject" else "body"
         params[field] = f"{(params.get(field) or '').rstrip()} {chosen.token}".lstrip()
-        # The field's widget shows its value from the document again, not its old state.
-        st.session_state.pop(f"param:{node_id}:{field}", None)
-        st.session_state.pop(f"{body_key}:html_for", None)
         session.record(before)
+        session.refresh_forms()  # the field shows the document's value, not its own
 
     return insert
 
 
 def _trigger_kind(spec: dict[str, Any]) -> None:
-    """What starts the flow: changing it starts the trigger's params afresh."""
-    triggers = doc.palette()["trigger"]
-    names = [k.name for k in triggers]
-    chosen = st.selectbox(
+    """What starts the flow, one click among all triggers: changing it starts the
+    trigger's params afresh."""
+    triggers = {k.name: k for k in doc.palette()["trigger"]}
+    key = f"trigger_kind:{spec['id']}"
+    if st.session_state.get(key) not in triggers:
+        st.session_state[key] = spec["kind"] if spec["kind"] in triggers else None
+    chosen = st.pills(
         "What starts this flow",
-        names,
-        index=names.index(spec["kind"]) if spec["kind"] in names else 0,
-        format_func=lambda n: next(f"{k.icon} {k.display_name}" for k in triggers if k.name == n),
-        key=f"trigger_kind:{spec['id']}",
+        list(triggers),
+        format_func=lambda n: f"{triggers[n].icon} {triggers[n].display_name}",
+        key=key,
     )
+    if chosen is None:  # clicking the chosen pill again unselects it: keep the trigger
+        st.session_state.pop(key, None)
+        st.rerun()
     if chosen != spec["kind"]:
         spec["kind"], spec["params"] = chosen, {}
-        st.session_state.pop(f"trigger_kind:{spec['id']}", None)
 
 
 def _outputs(document: dict[str, Any], spec: dict[str, Any]) -> None:
@@ -328,6 +361,16 @@ def _outputs(document: dict[str, Any], spec: dict[str, Any]) -> None:
                 doc.connect(document, spec["id"], output.name, chosen)
 
 
+def _next_steps(document: dict[str, Any], node_id: str) -> None:
+    """One click for what usually comes next (a wait for this email's open, a resend to
+    those who did not open it…), as the step's kind offers it."""
+    offered = doc.next_steps(document, node_id)
+    for number, step in enumerate(offered):
+        if st.button(step.label, key=f"next:{node_id}:{number}", icon=":material/add:"):
+            canvas.show(session.change(doc.add_next_step, node_id, step))
+            st.rerun()
+
+
 def _problems(described: list[problems.Problem]) -> None:
     if not described:
         st.success("No problems: the flow can be published.")
@@ -339,9 +382,7 @@ def _problems(described: list[problems.Problem]) -> None:
         )
         show, details = box.columns([1, 2])
         if problem.node_id and show.button("Show on canvas", key=f"problem:{number}"):
-            st.session_state.selected = problem.node_id
-            st.session_state.focus = problem.node_id
-            st.session_state.focus_seq = st.session_state.get("focus_seq", 0) + 1
+            canvas.show(problem.node_id)
             st.rerun()
         with details.expander("Details for developers"):
             st.code(problem.path, language=None)

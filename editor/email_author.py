@@ -28,6 +28,7 @@ from editor.client import ApiError
 from flows.email_blocks import (
     BLOCK_TYPES,
     FIELDS,
+    STARTER,
     block_problems,
     blocks_to_html,
     html_to_blocks,
@@ -313,7 +314,6 @@ def _send(
 
 # --- blocks ------------------------------------------------------------------------------
 
-STARTER = [{"type": "paragraph", "text": "Hi {{ contact.first_name | default('there', true) }},"}]
 _LABELS = {
     "heading": "Heading",
     "paragraph": "Paragraph",
@@ -357,7 +357,7 @@ def blocks_editor(key: str, html: str) -> str | None:
         )
         if not st.button("Start over with blocks", key=f"{key}:restart"):
             return None
-        st.session_state[state] = _with_ids(STARTER)
+        st.session_state[state] = _with_ids(list(STARTER))
     blocks = st.session_state[state]
     for number, block in enumerate(blocks):
         _block_widgets(key, blocks, number, block)
@@ -399,20 +399,39 @@ def _strip(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
 def _block_widgets(key: str, blocks: list[dict[str, Any]], number: int, block: dict) -> None:
     kind, uid = block["type"], block["_id"]
     with st.container(border=True):
-        head, up, down, drop = st.columns([6, 1, 1, 1], vertical_alignment="center")
-        head.markdown(f"**{_LABELS[kind]}**")
+        # One row: the block's name, then small move and remove buttons at the right.
+        head = st.container(horizontal=True, vertical_alignment="center", gap="small")
+        head.markdown(f"**{_LABELS[kind]}**", width="stretch")
         last = len(blocks) - 1
-        up.button(
-            "↑", key=f"{key}:{uid}:up", on_click=_move, args=(key, uid, -1), disabled=number == 0
+        head.button(
+            "",
+            icon=":material/arrow_upward:",
+            key=f"{key}:{uid}:up",
+            on_click=_move,
+            args=(key, uid, -1),
+            disabled=number == 0,
+            help="Move up",
+            type="tertiary",
         )
-        down.button(
-            "↓",
+        head.button(
+            "",
+            icon=":material/arrow_downward:",
             key=f"{key}:{uid}:down",
             on_click=_move,
             args=(key, uid, 1),
             disabled=number == last,
+            help="Move down",
+            type="tertiary",
         )
-        drop.button("✕", key=f"{key}:{uid}:drop", on_click=_drop, args=(key, uid), help="Remove")
+        head.button(
+            "",
+            icon=":material/close:",
+            key=f"{key}:{uid}:drop",
+            on_click=_drop,
+            args=(key, uid),
+            help="Remove",
+            type="tertiary",
+        )
         for name in FIELDS[kind]:
             widget_key = f"{key}:{uid}:{name}"
             if widget_key not in st.session_state:

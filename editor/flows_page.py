@@ -57,9 +57,13 @@ def _listing(flows: list[dict[str, Any]]) -> None:
     open_, duplicate, delete = st.columns(3)
     if open_.button("Open in designer", type="primary", key="open_flow", width="stretch"):
         _open(chosen)
-    copy_id = duplicate.text_input("Copy as (id)", value=f"{chosen}-copy", key="copy_id")
-    if duplicate.button("Duplicate", key="duplicate_flow", width="stretch"):
-        _duplicate(chosen, copy_id)
+    if duplicate.button(
+        "Duplicate",
+        key="duplicate_flow",
+        width="stretch",
+        help="A new draft named after this one, with '(copy)'.",
+    ):
+        _duplicate(chosen, {f["flow_id"] for f in flows})
     is_draft = record["status"] == "draft"
     if delete.button(
         "Delete draft",
@@ -90,13 +94,11 @@ def _open(flow_id: str) -> None:
     st.switch_page("pages/page_designer.py")
 
 
-def _duplicate(flow_id: str, new_id: str) -> None:
-    if not FLOW_ID.match(new_id):
-        st.error("The id takes lowercase letters, digits and -, starting with a letter or digit.")
-        return
+def _duplicate(flow_id: str, taken: set[str]) -> None:
     try:
         source = session.api().flow(flow_id)["latest"]["document"]
-        copy = doc.from_template(source, new_id, f"{source['name']} (copy)")
+        name = f"{source['name']} (copy)"
+        copy = doc.from_template(source, suggested_id(name, taken), name)
         saved = session.api().save(copy, f"copy of {flow_id}")
     except ApiError as exc:
         st.error(exc.message)
@@ -105,30 +107,42 @@ def _duplicate(flow_id: str, new_id: str) -> None:
     st.switch_page("pages/page_designer.py")
 
 
-def _suggest_id() -> None:
-    """An id from the name as it is typed (Latin letters and digits; edit it freely)."""
-    name = st.session_state.get("new_name", "")
-    st.session_state.new_id = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:63]
+def suggested_id(name: str, taken: set[str]) -> str:
+    """A flow id from its name: Latin letters and digits joined by -, numbered when
+    taken; a name with none of them (Persian, Arabic…) gets "flow", numbered too."""
+    stem = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:56] or "flow"
+    candidate, number = stem, 2
+    while candidate in taken:
+        candidate, number = f"{stem}-{number}", number + 1
+    return candidate
 
 
 def _create(flows: list[dict[str, Any]]) -> None:
     st.subheader("New flow")
     taken = {f["flow_id"] for f in flows}
-    left, right = st.columns(2)
-    name = left.text_input(
-        "Name", key="new_name", placeholder="Spring webinar follow-up", on_change=_suggest_id
-    )
-    flow_id = right.text_input("Id", key="new_id", help="Lowercase letters, digits and -.")
+    name = st.text_input("Name", key="new_name", placeholder="Spring webinar follow-up")
+    # The id (the flow's address in URLs and the API) follows the name unless it is set
+    # by hand under "Advanced"; a marketer never has to think of it.
+    with st.expander("Advanced: the flow's id"):
+        typed = st.text_input(
+            "Id",
+            key="new_id",
+            placeholder=suggested_id(name, taken) if name.strip() else "from the name",
+            help="Lowercase letters, digits and -. Empty: made from the name.",
+        ).strip()
+    flow_id = typed or (suggested_id(name, taken) if name.strip() else "")
     problem = None
-    if flow_id and not FLOW_ID.match(flow_id):
+    if typed and not FLOW_ID.match(typed):
         problem = "The id takes lowercase letters, digits and -, starting with a letter or digit."
-    elif flow_id in taken:
-        problem = f"A flow with id '{flow_id}' exists: choose another id."
+    elif typed in taken:
+        problem = f"A flow with id '{typed}' exists: choose another id."
     if problem:
         st.error(problem)
     ready = bool(name.strip() and flow_id and not problem)
     if st.button("Start blank", key="new_blank", disabled=not ready):
-        session.open_document(doc.blank(flow_id, name.strip()))
+        blank = doc.blank(flow_id, name.strip())
+        session.open_document(blank)
+        st.session_state.selected = blank["trigger"]["id"]  # first: what starts it
         st.switch_page("pages/page_designer.py")
     st.markdown("**Or start from a template**")
     gallery = doc.templates()
@@ -142,4 +156,4 @@ def _create(flows: list[dict[str, Any]]) -> None:
                 session.open_document(doc.from_template(template, flow_id, name.strip()))
                 st.switch_page("pages/page_designer.py")
     if not ready:
-        st.caption("Give the new flow a name (and an id) to use a template.")
+        st.caption("Give the new flow a name to start it, blank or from a template.")

@@ -12,7 +12,7 @@ from typing import Any
 
 import streamlit as st
 
-from editor import conditions
+from editor import conditions, session
 from flows.fields import KNOWN_SCOPES
 
 LONG_TEXT = ("rich_template",)
@@ -50,11 +50,13 @@ def params_form(
     result = dict(params)
     for name, declared in schema.get("properties", {}).items():
         prop, optional = _unwrap(declared, defs)  # keeps the field's own default and help
+        if name not in params and not _applies(prop, result, schema):
+            continue  # e.g. a custom event's name while the event is not custom
         title = prop.get("title") or name.replace("_", " ").capitalize()
         label = title + ("" if name not in required else " *")
         default = prop.get("default")
         current = params.get(name, default)
-        key = f"param:{node_id}:{name}"
+        key = field_key(node_id, name)
         value = _widget(label, prop, defs, current, key, prop.get("description"), optional, context)
         if value is _UNCHANGED:
             pass
@@ -65,6 +67,22 @@ def params_form(
         for message in field_messages(issues, name):
             st.error(message, icon="⚠️")
     return result
+
+
+def _applies(prop: dict[str, Any], values: dict[str, Any], schema: dict[str, Any]) -> bool:
+    """Whether a field's `shown_when` hint ({field: [values]}) holds for the values as
+    the form has them so far (fields above it), or their defaults."""
+    for field, wanted in (prop.get("shown_when") or {}).items():
+        default = schema.get("properties", {}).get(field, {}).get("default")
+        if values.get(field, default) not in wanted:
+            return False
+    return True
+
+
+def field_key(node_id: str, name: str) -> str:
+    """The widget key of a node's param field (new after session.refresh_forms)."""
+    generation = session.form_generation()
+    return f"param:{node_id}{f'@{generation}' if generation else ''}:{name}"
 
 
 def field_messages(issues: list[dict[str, Any]], name: str) -> list[str]:

@@ -79,6 +79,7 @@ def undo() -> None:
         st.session_state.redo = [*st.session_state.get("redo", []), snapshot()]
         st.session_state.doc = json.loads(st.session_state.undo.pop())
         changed()
+        refresh_forms()
 
 
 def redo() -> None:
@@ -86,6 +87,18 @@ def redo() -> None:
         st.session_state.undo = [*st.session_state.get("undo", []), snapshot()]
         st.session_state.doc = json.loads(st.session_state.redo.pop())
         changed()
+        refresh_forms()
+
+
+def form_generation() -> int:
+    return st.session_state.get("form_gen", 0)
+
+
+def refresh_forms() -> None:
+    """The document changed under its forms (undo, a token inserted into a field): draw
+    every field afresh from it. Their widgets get new keys: a browser keeps what a widget
+    of the same key showed, whatever value the page draws it with."""
+    st.session_state.form_gen = form_generation() + 1
 
 
 def touch() -> None:

@@ -2,8 +2,8 @@
 bench/canvas_bench.py: `streamlit run tests/editor/canvas_app.py [-- MODEL.json]`.
 
 Query parameters: ``nodes=N`` draws a built-in chain of N nodes (default 6);
-``layout=narrow`` lays the page out as the designer does at a 1280 px window (a sidebar,
-the canvas in a column ~520 px wide, a side panel beside it). Every event
+``layout=narrow`` lays the page out as the designer at a ~1000 px window (a sidebar, the
+canvas in a column ~520 px wide, a side panel beside it). Every event
 the canvas returns is listed in the container keyed ``canvas-events`` (CSS class
 ``st-key-canvas-events``; one ``st.code`` of JSON each, oldest first); the page's run
 count is in the one keyed ``canvas-runs``.
@@ -125,7 +125,8 @@ if st.session_state["focus_seq"]:
 if st.query_params.get("layout") == "narrow":
     with st.sidebar:
         st.write("Flows")
-    # Gaps included, this gives the canvas column ~520 px at a 1280 x 800 window.
+    # Gaps included, this gives the canvas column ~520 px at a 1280 x 800 window: as
+    # narrow as the designer's at a ~1000 px one.
     canvas_column, panel = st.columns([0.64, 0.36])
     with panel:
         st.write("Side panel")

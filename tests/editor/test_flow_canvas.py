@@ -340,37 +340,50 @@ def test_delete_key_deletes_steps_but_never_the_trigger(canvas: Canvas) -> None:
     assert event == {"seq": event["seq"], "type": "delete_nodes", "nodes": ["n3"]}
 
 
-def test_focus_centres_the_node_at_a_readable_zoom_each_time(browser: Any, app_url: str) -> None:
+def test_focus_brings_the_node_into_view_each_time_and_otherwise_keeps_the_view(
+    browser: Any, app_url: str
+) -> None:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     try:
         canvas = Canvas(context.new_page())
         canvas.open(f"{app_url}/?nodes=20")
         page = canvas.page
         pane = page.locator(".react-flow__pane")
+        node = page.locator("[data-testid=rf__node-n19]")
 
         def centred() -> bool:
-            node = page.locator("[data-testid=rf__node-n19]").bounding_box()
-            box = pane.bounding_box()
+            card, box = node.bounding_box(), pane.bounding_box()
             return (
-                abs(node["x"] + node["width"] / 2 - (box["x"] + box["width"] / 2)) < 40
-                and abs(node["y"] + node["height"] / 2 - (box["y"] + box["height"] / 2)) < 60
+                abs(card["x"] + card["width"] / 2 - (box["x"] + box["width"] / 2)) < 40
+                and abs(card["y"] + card["height"] / 2 - (box["y"] + box["height"] / 2)) < 60
             )
 
+        def pan(dx: float, dy: float) -> None:
+            box = pane.bounding_box()  # dragged from the empty bottom-right corner
+            page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] - 30)
+            page.mouse.down()
+            page.mouse.move(
+                box["x"] + box["width"] - 30 + dx, box["y"] + box["height"] - 30 + dy, steps=6
+            )
+            page.mouse.up()
+            page.wait_for_timeout(300)
+
         assert not centred()
-        for _ in range(2):  # the same node twice must re-centre
+        for _ in range(2):  # the same node asked for twice is brought back twice
             page.click(".st-key-focus-last button")
             page.wait_for_timeout(1500)
             assert centred()
             assert canvas.zoom() >= 12 / 13 - 1e-6
-            # Pan away (from the empty bottom-right corner), so the next request has
-            # something to undo.
-            box = pane.bounding_box()
-            page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] - 30)
-            page.mouse.down()
-            page.mouse.move(box["x"] + box["width"] - 330, box["y"] + box["height"] - 230, steps=6)
-            page.mouse.up()
-            page.wait_for_timeout(300)
+            pan(-300, 500)  # the card leaves the pane: the next request has work to do
             assert not centred()
+        # Already whole in view: a request leaves the user's view as it is.
+        page.click(".st-key-focus-last button")
+        page.wait_for_timeout(1500)
+        pan(-60, -40)
+        before = node.bounding_box()
+        page.click(".st-key-focus-last button")
+        page.wait_for_timeout(1500)
+        assert node.bounding_box() == before
         canvas.assert_healthy()
     finally:
         context.close()
@@ -458,7 +471,7 @@ def test_a_reload_restores_the_view_the_user_left(canvas: Canvas) -> None:
 def test_a_narrow_canvas_starts_with_the_palette_collapsed_and_no_card_hidden(
     browser: Any, app_url: str
 ) -> None:
-    """The designer at a 1280 x 800 window leaves the canvas ~520 px: the palette starts
+    """A canvas ~520 px wide (the designer's at a ~1000 px window): the palette starts
     collapsed (one click opens it, and the choice survives a reload), the controls sit
     bottom-left clear of every card, and the trigger is wholly inside the pane."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})

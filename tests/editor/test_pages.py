@@ -65,7 +65,7 @@ def drawn_node(at: AppTest, node_id: str) -> dict:
 def test_a_template_becomes_a_new_flow_under_its_own_name() -> None:
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
     at.text_input(key="new_name").input("Spring nurture").run()
-    assert at.text_input(key="new_id").value == "spring-nurture"
+    assert at.text_input(key="new_id").value == ""  # under Advanced: made from the name
     at.button(key="use-drip-campaign").click().run()
     assert not at.exception
     assert (at.session_state.doc["id"], at.session_state.doc["name"]) == (
@@ -240,15 +240,15 @@ def test_drafts_are_duplicated_and_deleted_but_published_flows_are_kept() -> Non
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
     at.selectbox(key="flow_pick").set_value("lead-capture").run()
     assert at.button(key="delete_flow").disabled  # published: it keeps its history
-    at.text_input(key="copy_id").input("lead-capture-b").run()
     at.button(key="duplicate_flow").click().run()
-    assert at.session_state.doc["id"] == "lead-capture-b"
+    copy = at.session_state.doc
+    assert copy["name"] == f"{template('lead-capture')['name']} (copy)"
     at = AppTest.from_file(str(PAGES.parent / "app.py"), default_timeout=60).run()
-    at.selectbox(key="flow_pick").set_value("lead-capture-b").run()
+    at.selectbox(key="flow_pick").set_value(copy["id"]).run()
     assert not at.button(key="delete_flow").disabled
     at.button(key="delete_flow").click().run()
     assert not at.exception
-    assert "lead-capture-b" not in at.dataframe[0].value["id"].tolist()
+    assert copy["id"] not in at.dataframe[0].value["id"].tolist()
 
 
 @pytest.mark.usefixtures("live_api")
@@ -306,7 +306,7 @@ def test_a_blank_flow_gets_its_trigger_chosen_and_trigger_data_in_its_test_run()
     from editor.document import blank
 
     at = designer(blank("vip-welcome", "VIP welcome"), selected="start")
-    at.selectbox(key="trigger_kind:start").set_value("event").run()
+    at.pills(key="trigger_kind:start").set_value("event").run()
     assert at.session_state.doc["trigger"]["kind"] == "event"
     at.selectbox(key="palette_kind").set_value("update_record").run()
     at.button(key="add_node").click().run()
@@ -368,3 +368,68 @@ def test_unsaved_changes_are_kept_and_a_reload_brings_them_back() -> None:
 
 def drawn_dirty(at: AppTest) -> bool:
     return canvas_model(at)["dirty"]
+
+
+@pytest.mark.usefixtures("live_api")
+def test_an_engagement_branch_is_built_from_the_steps_own_offers() -> None:
+    """An email offers a wait for its open; the wait offers the resend and the email to
+    openers. Each lands selected and in view, starting with what it can know already."""
+    from editor.document import add_node, blank
+
+    document = blank("welcome", "Welcome")
+    email = add_node(document, "send_email", after="start")
+    document["nodes"][0]["params"].update(subject="Welcome!", from_email="hi@acme.example")
+    at = designer(document, selected=email)
+    at.button(key=f"next:{email}:0").click().run()
+    assert not at.exception
+    wait = at.session_state.selected
+    assert at.session_state.focus == wait
+    params = next(n for n in at.session_state.doc["nodes"] if n["id"] == wait)["params"]
+    assert params == {
+        "event": "email_opened",
+        "email_node": email,
+        "timeout": {"amount": 2, "unit": "days"},
+    }
+    # The email is picked by its name; the custom event's name field does not apply.
+    assert at.selectbox(key=f"param:{wait}:email_node").value == email
+    assert "Welcome!" in at.selectbox(key=f"param:{wait}:email_node").format_func(email)
+    assert not [t for t in at.text_input if t.key == f"param:{wait}:custom_name"]
+    labels = [b.label for b in at.button if (b.key or "").startswith(f"next:{wait}:")]
+    assert labels == ["Email those who opened it", "Resend it to those who did not open it"]
+    at.button(key=f"next:{wait}:1").click().run()
+    resend = at.session_state.selected
+    doc = at.session_state.doc
+    assert {"from": wait, "to": resend, "output": "timed_out"} in doc["edges"]
+    resent = next(n for n in doc["nodes"] if n["id"] == resend)["params"]
+    assert "subject" not in resent and resent["from_email"] == "hi@acme.example"
+    assert at.text_input(key=f"param:{resend}:subject").value == ""  # what is left to write
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_token_inserted_into_the_subject_is_what_the_field_shows_next() -> None:
+    """Insert into subject puts the token in the document and redraws the field from it
+    (a new widget key): a browser would otherwise keep showing, and send back, the old
+    text."""
+    document = template("drip-campaign")
+    at = designer(document, selected="lesson_1")
+    old_key = "param:lesson_1:subject"
+    at.text_input(key=old_key).input("Where do follow-ups slip,").run()
+    at.button(key="tokens:lesson_1:insert:subject").click().run()
+    assert not at.exception
+    token = "{{ contact.first_name | default('there', true) }}"
+    subject = next(n for n in at.session_state.doc["nodes"] if n["id"] == "lesson_1")["params"]
+    assert subject["subject"] == f"Where do follow-ups slip, {token}"
+    [field] = [t for t in at.text_input if t.key and t.key.endswith(":subject")]
+    assert field.key != old_key and field.value == subject["subject"]
+    at.button(key="undo_button").click().run()  # undo redraws the fields from the document
+    [field] = [t for t in at.text_input if t.key and t.key.endswith(":subject")]
+    assert field.value == "Where do follow-ups slip,"
+
+
+def test_a_flow_id_is_made_from_its_name_in_any_script_and_never_collides() -> None:
+    from editor.flows_page import suggested_id
+
+    assert suggested_id("Spring nurture!", set()) == "spring-nurture"
+    assert suggested_id("Spring nurture", {"spring-nurture"}) == "spring-nurture-2"
+    assert suggested_id("خوش‌آمدگویی", {"flow", "flow-2"}) == "flow-3"
+    assert suggested_id("Café 2027 — خوش آمدید", set()) == "caf-2027"

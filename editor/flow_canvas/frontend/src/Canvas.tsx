@@ -33,7 +33,7 @@ const CONTROLS_GUTTER = 52;
 // The lowest zoom the first view uses to fit a wide flow's width in a narrow pane.
 const NARROW_ZOOM = 0.75;
 // Narrower than this, the canvas starts with its palette collapsed.
-const PALETTE_MIN_CANVAS = 760;
+const PALETTE_MIN_CANVAS = 640; // the designer's canvas at a 1280 px window is ~700
 const MINIMAP = { width: 120, height: 80 };
 
 function toNodes(model: Model): Node[] {
@@ -220,15 +220,29 @@ function Inner({ payload, emit }: { payload: Payload; emit: Emit }) {
     [key],
   );
 
-  // Focus requests re-centre even on the same node (focus_seq changes), at a readable zoom.
+  // Focus requests (a new step, a problem's step) bring the card into view: left alone
+  // when it already shows whole at a readable zoom, else centred at a readable zoom. The
+  // same node can be asked for again (focus_seq changes).
   const lastFocus = useRef(model.focus_seq);
   useEffect(() => {
     if (model.focus_seq === lastFocus.current) return;
     lastFocus.current = model.focus_seq;
     const node = model.nodes.find((n) => n.id === model.focus);
-    if (!node) return;
-    const zoom = Math.max(flow.getZoom(), READABLE_ZOOM);
-    flow.setCenter(node.position.x + CARD_WIDTH / 2, node.position.y + CARD_HEIGHT_GUESS / 2, {
+    const pane = paneRef.current;
+    if (!node || !pane) return;
+    const view = flow.getViewport();
+    const measured = flow.getNode(node.id)?.measured?.height ?? CARD_HEIGHT_GUESS;
+    const left = node.position.x * view.zoom + view.x;
+    const top = node.position.y * view.zoom + view.y;
+    const shown =
+      view.zoom >= READABLE_ZOOM - 0.01 &&
+      left >= 0 &&
+      top >= 0 &&
+      left + CARD_WIDTH * view.zoom <= pane.clientWidth &&
+      top + measured * view.zoom <= pane.clientHeight;
+    if (shown) return;
+    const zoom = Math.max(view.zoom, READABLE_ZOOM);
+    flow.setCenter(node.position.x + CARD_WIDTH / 2, node.position.y + measured / 2, {
       zoom,
       duration: 300,
     });

@@ -50,7 +50,7 @@ export const CardNode = memo(function CardNode({ data, selected }: NodeProps) {
         <span className="crm-card__icon" aria-hidden="true">
           {node.icon}
         </span>
-        <span className="crm-card__label" dir="auto">
+        <span className="crm-card__label" dir="auto" title={node.label}>
           {node.label}
         </span>
         {node.problems > 0 && (
