@@ -157,6 +157,13 @@ def summary(spec: dict[str, Any], labels: dict[str, str] | None = None) -> str:
     return kind.summary(_params(spec, kind), labels or {})
 
 
+def param_title(spec: dict[str, Any], name: str) -> str:
+    """What the node's form calls its param `name` ("From email" for from_email)."""
+    kind = kind_of(spec)
+    field = kind.Params.model_fields.get(name) if kind else None
+    return (field.title if field and field.title else None) or name.replace("_", " ").capitalize()
+
+
 def move_nodes(document: dict[str, Any], positions: dict[str, dict[str, float]]) -> None:
     """Put nodes where the canvas dragged them: id → {x, y}; unknown ids are ignored."""
     for spec in all_nodes(document):

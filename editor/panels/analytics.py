@@ -8,6 +8,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
+from editor import document as doc
 from editor import session
 from editor.client import ApiError
 
@@ -39,8 +40,9 @@ def render(document: dict[str, Any]) -> None:
         st.caption(
             f"Live positions read for {numbers['live_counted']} of {numbers['active']} contacts."
         )
+    labels = _distinct(doc.display_labels(document))
     rows = [
-        {"step": node, **counts}
+        {"step": labels.get(node, node), **counts}
         for node, counts in sorted(numbers["nodes"].items(), key=lambda item: -item[1]["entered"])
     ]
     if rows:
@@ -55,11 +57,26 @@ def render(document: dict[str, Any]) -> None:
         st.bar_chart(table[["entered", "waiting", "goal", "failed"]])
         st.dataframe(table, width="stretch")
     for split, variants in numbers["splits"].items():
-        st.markdown(f"**A/B split '{split}'**")
+        st.markdown(f"**A/B split '{labels.get(split, split)}'**")
         st.dataframe(
             [
-                {"variant": name, "first step": v["node"], "contacts": v["entered"]}
+                {
+                    "variant": name,
+                    "first step": labels.get(v["node"], v["node"]),
+                    "contacts": v["entered"],
+                }
                 for name, v in variants.items()
             ],
             hide_index=True,
         )
+
+
+def _distinct(labels: dict[str, str]) -> dict[str, str]:
+    """Labels with repeats numbered ("Wait 2 days", "Wait 2 days (2)"): a chart's rows
+    must not merge two steps."""
+    seen: dict[str, int] = {}
+    distinct = {}
+    for node_id, label in labels.items():
+        seen[label] = seen.get(label, 0) + 1
+        distinct[node_id] = label if seen[label] == 1 else f"{label} ({seen[label]})"
+    return distinct

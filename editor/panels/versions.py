@@ -8,6 +8,7 @@ from typing import Any
 
 import streamlit as st
 
+from editor import document as doc
 from editor import session
 from editor.client import ApiError
 
@@ -112,28 +113,56 @@ def _history(flow_id: str) -> None:
 
 
 def summary(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    """The changes in words: steps added, removed and changed, connections changed."""
-    old = {n["id"]: n for n in [before["trigger"], *before.get("nodes", [])]}
-    new = {n["id"]: n for n in [after["trigger"], *after.get("nodes", [])]}
-    lines = [f"added step **{i}** ({new[i]['kind']})" for i in new if i not in old]
-    lines += [f"removed step **{i}** ({old[i]['kind']})" for i in old if i not in new]
-    for node_id in old.keys() & new.keys():
+    """The changes in words, steps by their names (as each version called them): steps
+    added, removed and changed (which settings), renamed, connections changed."""
+    was, now = doc.display_labels(before), doc.display_labels(after)
+    old = {n["id"]: n for n in doc.all_nodes(before)}
+    new = {n["id"]: n for n in doc.all_nodes(after)}
+    lines = [f"added **{now[i]}** ({_kind_name(new[i])})" for i in new if i not in old]
+    lines += [f"removed **{was[i]}** ({_kind_name(old[i])})" for i in old if i not in new]
+    for node_id in [i for i in new if i in old]:
         a, b = old[node_id], new[node_id]
+        if a.get("kind") != b.get("kind"):
+            lines.append(f"**{now[node_id]}** is now {_kind_name(b)} (was {_kind_name(a)})")
+        params_a, params_b = a.get("params") or {}, b.get("params") or {}
         fields = sorted(
-            k
-            for k in set(a.get("params", {})) | set(b.get("params", {}))
-            if a.get("params", {}).get(k) != b.get("params", {}).get(k)
+            doc.param_title(b, k)
+            for k in set(params_a) | set(params_b)
+            if params_a.get(k) != params_b.get(k)
         )
         if fields:
-            lines.append(f"changed **{node_id}**: {', '.join(fields)}")
-        if a.get("label") != b.get("label"):
-            lines.append(f"renamed **{node_id}**: '{a.get('label')}' → '{b.get('label')}'")
-    edges = lambda d: {(e["from"], e.get("output", "next"), e["to"]) for e in d.get("edges", [])}  # noqa: E731
-    for source, output, target in sorted(edges(after) - edges(before)):
-        lines.append(f"connected {source} ({output}) → {target}")
-    for source, output, target in sorted(edges(before) - edges(after)):
-        lines.append(f"disconnected {source} ({output}) → {target}")
+            lines.append(f"changed **{now[node_id]}**: {', '.join(fields)}")
+        if (a.get("label") or "") != (b.get("label") or "") and was[node_id] != now[node_id]:
+            lines.append(f"renamed **{was[node_id]}** to **{now[node_id]}**")
+    added, removed = _edges(after) - _edges(before), _edges(before) - _edges(after)
+    for source, output, target in sorted(added):
+        lines.append(f"connected {_edge_words(after, now, source, output, target)}")
+    for source, output, target in sorted(removed):
+        lines.append(f"disconnected {_edge_words(before, was, source, output, target)}")
     return lines or ["no change in steps or connections"]
+
+
+def _kind_name(spec: dict[str, Any]) -> str:
+    kind = doc.kind_of(spec)
+    return kind.display_name if kind else str(spec.get("kind"))
+
+
+def _edges(document: dict[str, Any]) -> set[tuple[str, str, str]]:
+    return {(e["from"], e.get("output", "next"), e["to"]) for e in document.get("edges", [])}
+
+
+def _edge_words(
+    document: dict[str, Any], labels: dict[str, str], source: str, output: str, target: str
+) -> str:
+    """Says an edge as "**Wait for an open** (Timed out) → **Resend**": the output is
+    named when the step has several ways on, or it is the error output (as the canvas
+    labels its arrows)."""
+    spec = doc.node(document, source) or {}
+    outputs = {o.name: o.label for o in doc.outputs(spec)}
+    ways = [name for name in outputs if name != doc.ERROR.name]
+    named = len(ways) > 1 or output == doc.ERROR.name
+    way = f" ({outputs.get(output, output)})" if named else ""
+    return f"**{labels.get(source, source)}**{way} → **{labels.get(target, target)}**"
 
 
 def unified(before: dict[str, Any], after: dict[str, Any], old: int, new: int) -> list[str]:

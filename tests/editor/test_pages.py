@@ -205,7 +205,7 @@ def test_save_publish_versions_and_diff() -> None:
     assert versions["version"].tolist() == [2, 1]
     assert versions["note"].tolist() == ["warmer subject", "first draft"]
     diff = [m.value for m in at.tabs[3].markdown]
-    assert any("changed **confirm**: subject" in line for line in diff), diff
+    assert any("changed **Confirm we received the request**: Subject" in d for d in diff), diff
 
 
 @pytest.mark.usefixtures("live_api")
@@ -433,3 +433,39 @@ def test_a_flow_id_is_made_from_its_name_in_any_script_and_never_collides() -> N
     assert suggested_id("Spring nurture", {"spring-nurture"}) == "spring-nurture-2"
     assert suggested_id("خوش‌آمدگویی", {"flow", "flow-2"}) == "flow-3"
     assert suggested_id("Café 2027 — خوش آمدید", set()) == "caf-2027"
+
+
+def test_a_version_diff_names_steps_settings_and_outputs_in_words() -> None:
+    from editor import document as doc
+    from editor.panels.versions import summary
+
+    before = doc.blank("f", "F")
+    email = doc.add_node(before, "send_email", after="start")
+    doc.node(before, email)["params"].update(subject="Hi", from_email="a@acme.example")
+    after = json.loads(json.dumps(before))
+    wait = doc.add_next_step(after, email, doc.next_steps(after, email)[0])
+    doc.node(after, email)["params"]["from_email"] = "b@acme.example"
+    doc.set_label(after, "start", "Newsletter sign-up")
+    lines = summary(before, after)
+    assert "added **Wait up to 2 days for an open of 'Email: Hi'** (Wait for event)" in lines
+    assert "changed **Email: Hi**: From email" in lines
+    assert "renamed **Start** to **Newsletter sign-up**" in lines
+    assert "connected **Email: Hi** → **Wait up to 2 days for an open of 'Email: Hi'**" in lines
+    assert not [line for line in lines if wait in line or "send_email" in line]
+
+
+@pytest.mark.usefixtures("live_api")
+def test_analytics_name_steps_by_their_labels() -> None:
+    from functions.store.models import NodeStats
+
+    document = template("drip-campaign")
+    version = publish(document, by="tests").version
+    for node, entered in (("lesson_1", 40), ("wait_1", 38)):
+        NodeStats(flow_id="drip-campaign", node_key=f"{version:06d}#{node}", entered=entered).save()
+    at = designer(document, doc_status="published")
+    assert not at.exception
+    [table] = [d for d in at.dataframe if "entered" in d.value.columns]
+    steps = table.value.index.tolist()
+    lesson_1 = next(n for n in document["nodes"] if n["id"] == "lesson_1")
+    assert steps[:2] == [lesson_1["label"], "Wait 3 days"]
+    assert not {"lesson_1", "wait_1"} & set(steps)
