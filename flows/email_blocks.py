@@ -42,8 +42,32 @@ _COMMENT = re.compile(rf"\A<!-- {re.escape(MARKER)} ([A-Za-z0-9+/=]*) -->\n")
 _TOKEN = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
 _SAFE_URL = re.compile(r"(?i)^(https?://|mailto:|tel:|#)")
 FONT = "font-family:Arial,Helvetica,sans-serif"
-# What a new email's body starts as: a greeting with a fallback, to write on from.
-STARTER = ({"type": "paragraph", "text": "Hi {{ contact.first_name | default('there', true) }},"},)
+# What a new email's body starts as: a greeting with a fallback, to write on from, in the
+# language the flow is written in (see `starter`).
+GREETINGS = {
+    "en": "Hi {{ contact.first_name | default('there', true) }},",
+    "fa": "سلام {{ contact.first_name | default('دوست عزیز', true) }}،",
+    "ar": "مرحبًا {{ contact.first_name | default('عزيزي', true) }}،",
+}
+STARTER = ({"type": "paragraph", "text": GREETINGS["en"]},)
+# Letters Persian writes and Arabic does not (پ چ ژ گ, and Persian's own ک and ی).
+_PERSIAN = re.compile("[\u067e\u0686\u0698\u06af\u06a9\u06cc]")
+_ARABIC_SCRIPT = re.compile("[\u0600-\u06ff]")
+_LATIN = re.compile("[A-Za-z]")
+_MARKUP = re.compile(r"<!--.*?-->|<[^>]*>", re.DOTALL)
+
+
+def starter(sample: str) -> list[dict[str, Any]]:
+    """A new email's blocks: a greeting in the language of `sample` (the flow's own
+    words: its name, its other emails), Persian or Arabic when their letters outnumber
+    Latin ones, English otherwise. Jinja tokens, HTML tags and comments in `sample` are
+    not counted."""
+    words = _MARKUP.sub(" ", _TOKEN.sub(" ", sample))
+    arabic_script = len(_ARABIC_SCRIPT.findall(words))
+    if arabic_script <= len(_LATIN.findall(words)):
+        return [dict(STARTER[0])]
+    language = "fa" if _PERSIAN.search(words) else "ar"
+    return [{"type": "paragraph", "text": GREETINGS[language]}]
 
 
 def blocks_to_html(blocks: list[dict[str, Any]]) -> str:

@@ -8,7 +8,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from flows import summaries as say
-from flows.email_blocks import STARTER, blocks_to_html
+from flows.email_blocks import blocks_to_html, starter
 from flows.model import Flow, Node
 from flows.nodes.base import Cost, Finding, NextStep, Placement, TaskKind
 from flows.nodes.wait_for_event import KIND as wait_for_event
@@ -78,12 +78,16 @@ class SendEmail(TaskKind):
         return f"Email: {say.text(params.subject)}"
 
     def starting_params(self, placement: Placement) -> dict[str, Any]:
-        """A greeting to write on from, and the sender of the flow's nearest email
-        before it (else of any email in the flow): one flow, one sender, typed once."""
-        params: dict[str, Any] = {"body": blocks_to_html(list(STARTER))}
+        """A greeting to write on from, in the flow's language, and the sender of the
+        flow's nearest email before it (else of any email in the flow): one flow, one
+        sender, typed once."""
         earlier = placement.nearest_before(self.name)
         senders = [earlier] if earlier else []
         senders += [n for n in placement.flow.get("nodes", []) if n.get("kind") == self.name]
+        words = [placement.flow.get("name") or ""]
+        for email in senders:
+            words += [str((email.get("params") or {}).get(k) or "") for k in ("subject", "body")]
+        params: dict[str, Any] = {"body": blocks_to_html(starter(" ".join(words)))}
         sender = next(
             (
                 s["params"]["from_email"]

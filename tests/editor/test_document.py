@@ -8,7 +8,7 @@ import copy
 import pytest
 
 from editor import document as doc
-from flows.email_blocks import STARTER, html_to_blocks
+from flows.email_blocks import STARTER, blocks_to_html, html_to_blocks
 from flows.validate import validate
 
 
@@ -313,3 +313,20 @@ def test_a_step_that_is_not_valid_yet_offers_no_next_steps():
     document = doc.blank("f", "F")
     email = doc.add_node(document, "send_email", after="start")  # no subject yet
     assert doc.next_steps(document, email) == []
+
+
+def test_a_new_email_greets_in_the_language_the_flow_is_written_in():
+    persian = doc.blank("f", "خوش‌آمدگویی مشتریان")
+    email = doc.add_node(persian, "send_email", after="start")
+    [greeting] = html_to_blocks(doc.node(persian, email)["params"]["body"])
+    assert greeting["text"].startswith("سلام {{ contact.first_name | default('دوست عزیز', true) }}")
+    # An English flow name, but the email before it is Arabic (in blocks HTML, whose
+    # markup is Latin letters that must not count): the next email greets in Arabic.
+    arabic = doc.blank("g", "Renewals")
+    first = doc.add_node(arabic, "send_email", after="start")
+    doc.node(arabic, first)["params"].update(
+        subject="تجديد اشتراكك", body=blocks_to_html([{"type": "paragraph", "text": "شكرا لك"}])
+    )
+    second = doc.add_node(arabic, "send_email", after=first)
+    [greeting] = html_to_blocks(doc.node(arabic, second)["params"]["body"])
+    assert greeting["text"].startswith("مرحبًا")

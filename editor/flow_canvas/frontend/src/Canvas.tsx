@@ -234,9 +234,10 @@ function Inner({ payload, emit }: { payload: Payload; emit: Emit }) {
     const measured = flow.getNode(node.id)?.measured?.height ?? CARD_HEIGHT_GUESS;
     const left = node.position.x * view.zoom + view.x;
     const top = node.position.y * view.zoom + view.y;
+    // Whole, readable, and clear of the controls' gutter on the left.
     const shown =
       view.zoom >= READABLE_ZOOM - 0.01 &&
-      left >= 0 &&
+      left >= CONTROLS_GUTTER &&
       top >= 0 &&
       left + CARD_WIDTH * view.zoom <= pane.clientWidth &&
       top + measured * view.zoom <= pane.clientHeight;
