@@ -5,14 +5,16 @@ highlighted on the canvas; the emails, tasks and changes it would make are liste
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import streamlit as st
-import streamlit.components.v1 as components
 
-from editor import session
+from editor import email_author, session
 from editor.client import ApiError
 
+# A test run's contact, as step errors name it ("contact 'testrun-c_01…' has no phone").
+TEST_CONTACT = re.compile(r"contact '?testrun-[\w-]+'?")
 SAMPLE_FIELDS = (
     "first_name",
     "last_name",
@@ -132,18 +134,17 @@ def show(run: dict[str, Any]) -> None:
         + " → ".join(_names(run["nodes"]))
     )
     failed = [v for v in run["path"] if v.get("error")]
-    for visit in failed:
-        st.error(
-            f"**{visit['node']}** failed: {visit['error']['error']} — {visit['error']['cause']}"
-        )
+    for visit, name in zip(failed, _names([v["node"] for v in failed]), strict=True):
+        cause = TEST_CONTACT.sub("the test contact", visit["error"]["cause"])
+        st.error(f"**{name}** failed: {cause} ({visit['error']['error']})")
     st.markdown(f"**Emails that would go out ({len(run['emails'])})**")
     for number, email in enumerate(run["emails"]):
         with st.expander(
             f"✉️ {email['subject']} — to {', '.join(email['to'])}", expanded=number == 0
         ):
-            st.caption(f"From {email['from']} · step {email['node']}")
+            st.caption(f"From {email['from']} · step {_names([email['node']])[0]}")
             if email.get("html"):
-                components.html(email["html"], height=320, scrolling=True)
+                email_author.frame(email["html"], email_author.WIDTHS["Desktop"], height=320)
             else:
                 st.text(email["text"])
     if run["tasks"]:
@@ -151,7 +152,7 @@ def show(run: dict[str, Any]) -> None:
         st.dataframe(
             [
                 {
-                    "step": t["node"],
+                    "step": _names([t["node"]])[0],
                     **{
                         k: t["record"].get(k)
                         for k in ("title", "assignee_id", "due_at", "priority")
@@ -179,47 +180,6 @@ def show(run: dict[str, Any]) -> None:
             ],
             hide_index=True,
         )
-
-
-def email_preview(document: dict[str, Any], spec: dict[str, Any]) -> None:
-    """The email as a chosen contact would get it, rendered by the real send step."""
-    with st.expander("Preview for a contact", expanded=False):
-        email = st.text_input(
-            "Contact's email (empty: a sample contact)", key=f"preview_email:{spec['id']}"
-        )
-        first = st.text_input("Sample first name", value="سارا", key=f"preview_name:{spec['id']}")
-        if not st.button("Render preview", key=f"preview:{spec['id']}"):
-            return
-        single = {
-            "schema_version": "1.0",
-            "id": document["id"],
-            "name": document.get("name", document["id"]),
-            "trigger": {"id": "preview_start", "kind": "webhook", "params": {}},
-            "nodes": [dict(spec), {"id": "preview_end", "kind": "end"}],
-            "edges": [
-                {"from": "preview_start", "to": spec["id"]},
-                {"from": spec["id"], "to": "preview_end"},
-            ],
-        }
-        request: dict[str, Any] = (
-            {"email": email.strip()} if email.strip() else {"contact": {"first_name": first}}
-        )
-        try:
-            run = session.api().test_run(single, **request)
-        except ApiError as exc:
-            st.error(exc.message, icon="⛔")
-            return
-        if not run["emails"]:
-            failed = [v for v in run["path"] if v.get("error")]
-            reason = failed[0]["error"]["cause"] if failed else "the contact would be skipped"
-            st.warning(f"No email: {reason}")
-            return
-        mail = run["emails"][0]
-        st.markdown(f"**Subject:** {mail['subject']}")
-        if mail.get("html"):
-            components.html(mail["html"], height=360, scrolling=True)
-        else:
-            st.text(mail["text"])
 
 
 def _names(node_ids: list[str]) -> list[str]:

@@ -469,3 +469,17 @@ def test_analytics_name_steps_by_their_labels() -> None:
     lesson_1 = next(n for n in document["nodes"] if n["id"] == "lesson_1")
     assert steps[:2] == [lesson_1["label"], "Wait 3 days"]
     assert not {"lesson_1", "wait_1"} & set(steps)
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_failed_test_run_names_the_step_and_the_test_contact_in_words() -> None:
+    document = template("renewal-reengagement")
+    at = designer(document)
+    at.button(key="run_test").click().run()  # a sample contact with no phone: the SMS fails
+    assert not at.exception
+    sms = next(n for n in document["nodes"] if n["kind"] == "send_sms")
+    failures = [e.value for e in at.tabs[2].error if "failed:" in e.value]
+    assert failures == [
+        f"**{sms['label']}** failed: the test contact has no phone number (Crm.NoPhone)"
+    ], failures
+    assert not [f for f in failures if sms["id"] in f or "testrun-" in f]
