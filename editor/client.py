@@ -141,6 +141,10 @@ class Api:
     def contact_flows(self, contact_id: str) -> list[dict[str, Any]]:
         return self.get(f"/contacts/{_id(contact_id)}/enrollments")["enrollments"]
 
+    def segments(self) -> list[dict[str, Any]]:
+        """The saved segments, by name."""
+        return self.get("/segments")["segments"]
+
     def preview_segment(self, criteria: dict[str, Any]) -> dict[str, Any]:
         """{"count", "exact", "sample"}: who the filter matches now."""
         return self.post("/segments/preview", {"criteria": criteria})

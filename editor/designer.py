@@ -276,6 +276,7 @@ def _form_context(document: dict[str, Any], spec: dict[str, Any]) -> dict[str, A
     context: dict[str, Any] = {"emails": conditions.email_steps(document)}
     if spec is document["trigger"]:
         context["preview"] = session.api().preview_segment
+        context["segments"] = session.api().segments
     return context
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import streamlit as st
 
 from editor import conditions, session
+from editor.client import ApiError
 from flows.fields import KNOWN_SCOPES
 
 LONG_TEXT = ("rich_template",)
@@ -35,6 +36,7 @@ def params_form(
     emails: list[tuple[str, str]] | None = None,
     custom_fields: list[str] | None = None,
     preview: Callable[[Any], dict[str, Any]] | None = None,
+    segments: Callable[[], list[dict[str, Any]]] | None = None,
 ) -> dict[str, Any]:
     """Draw the form; the params as the marketer left them (only what differs from the
     defaults, so documents stay small).
@@ -43,8 +45,14 @@ def params_form(
     schema says `"widget": "email_step"` is a pick of this flow's email steps: `emails`
     lists them as (node id, label); `custom_fields` names the custom fields conditions may
     test. With `preview` (Api.preview_segment, for a trigger's criteria), "N contacts
-    match now" shows under each criteria."""
-    context = {"emails": emails or [], "custom_fields": custom_fields or [], "preview": preview}
+    match now" shows under each criteria. `segments` (Api.segments) lists the saved
+    segments a `"widget": "segment"` field picks by name."""
+    context = {
+        "emails": emails or [],
+        "custom_fields": custom_fields or [],
+        "preview": preview,
+        "segments": segments,
+    }
     defs = schema.get("$defs", {})
     required = set(schema.get("required", []))
     result = dict(params)
@@ -146,6 +154,8 @@ def _widget(
         return conditions.email_step_picker(
             label, current, context.get("emails") or [], key, help_text=help_text
         )
+    if prop.get("widget") == "segment":
+        return _segment_picker(label, current, context.get("segments"), key, help_text)
     if _is_duration(prop):
         chosen = _duration(label, current, key, help_text)
         if optional and current is None and not chosen["amount"]:
@@ -198,6 +208,35 @@ def _widget(
         items = [part.strip() for part in entered.split(",") if part.strip()]
         return items or None
     return _json_field(label, current, key, help_text)
+
+
+def _segment_picker(
+    label: str,
+    current: Any,
+    segments: Callable[[], list[dict[str, Any]]] | None,
+    key: str,
+    help_text: str | None,
+) -> str | None:
+    """A saved segment, picked by its name; None for "use the filter instead"."""
+    try:
+        listed = segments() if segments else []
+    except ApiError as exc:
+        st.caption(f":red[Could not list the saved segments: {exc.message}]")
+        listed = []
+    names = {s["segment_id"]: s["name"] for s in listed}
+    options: list[str | None] = [None, *names]
+    if isinstance(current, str) and current not in names:
+        options.append(current)
+    return st.selectbox(
+        label,
+        options,
+        index=options.index(current) if current in options else 0,
+        format_func=lambda i: (
+            "(none: the filter below)" if i is None else names.get(i, f"{i} (no such segment)")
+        ),
+        key=key,
+        help=help_text,
+    )
 
 
 def is_criteria(prop: dict[str, Any], defs: dict[str, Any]) -> bool:

@@ -13,7 +13,13 @@ from flows.params import Params
 
 
 class SegmentParams(Params):
-    segment_id: str | None = Field(None, min_length=1, description="A saved filter's id.")
+    segment_id: str | None = Field(
+        None,
+        min_length=1,
+        title="Saved segment",
+        description="A saved filter's id.",
+        json_schema_extra={"widget": "segment"},
+    )
     criteria: Criteria | None = Field(None, description="Or the filter itself.")
 
     @model_validator(mode="after")

@@ -659,6 +659,12 @@ class Segment(Answer):
     created_by: str | None = Field(description="Who saved it (a user id, or key:<id>).")
 
 
+class Segments(Answer):
+    """Every saved segment, by name."""
+
+    segments: list[Segment]
+
+
 class PreviewContact(Answer):
     """A contact a filter matches, as a preview shows it."""
 

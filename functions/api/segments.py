@@ -44,6 +44,14 @@ def segments_create(call: Call) -> Any:
     return answer
 
 
+@route(bp, "/segments", permission="flows:read", answer="Segments")
+def segments_list(call: Call) -> Any:
+    """List the saved segments, by name (what a segment trigger can name)."""
+    from functions.store.segments import list_segments
+
+    return {"segments": [record_json(segment) for segment in list_segments()]}
+
+
 @route(bp, "/segments/{segment_id}", permission="flows:read", errors=(404,), answer="Segment")
 def segments_show(call: Call, segment_id: str) -> Any:
     """Read a saved segment: its name and filter."""

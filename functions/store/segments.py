@@ -71,6 +71,11 @@ def get_segment(segment_id: str) -> Segment:
         raise RecordNotFound(f"no segment has id '{segment_id}'") from None
 
 
+def list_segments() -> list[Segment]:
+    """Every saved segment, by name (a workspace keeps a few dozen: one Scan, paged)."""
+    return sorted(Segment.scan(), key=lambda segment: (segment.name.casefold(), segment.segment_id))
+
+
 def segment_criteria(segment: Segment) -> Criteria:
     return Criteria.model_validate(segment.criteria)
 

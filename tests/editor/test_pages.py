@@ -483,3 +483,19 @@ def test_a_failed_test_run_names_the_step_and_the_test_contact_in_words() -> Non
         f"**{sms['label']}** failed: the test contact has no phone number (Crm.NoPhone)"
     ], failures
     assert not [f for f in failures if sms["id"] in f or "testrun-" in f]
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_segment_trigger_picks_a_saved_segment_by_its_name() -> None:
+    from editor.document import blank
+    from functions.store.segments import save_segment
+
+    criteria = {"groups": [{"conditions": [{"field": "tags", "op": "contains", "value": "vip"}]}]}
+    save_segment("مشتریان ویژه", criteria, segment_id="vip")
+    at = designer(blank("broadcast", "Broadcast"), selected="start")
+    at.pills(key="trigger_kind:start").set_value("segment").run()
+    pick = at.selectbox(key="param:start:segment_id")
+    assert pick.options == ["(none: the filter below)", "مشتریان ویژه"]  # names, not ids
+    pick.set_value("vip").run()
+    assert not at.exception
+    assert at.session_state.doc["trigger"]["params"] == {"segment_id": "vip"}

@@ -105,3 +105,21 @@ def test_a_filter_no_index_answers_is_a_422_saying_what_to_add(api) -> None:
     assert malformed.status == 400
     assert malformed.error["fields"][0]["field"] == "criteria.groups[0].conditions[0].op"
     assert api.post("/segments/preview", None, {"criteria": by_score}).status == 401
+
+
+def test_saved_segments_are_listed_by_name_for_pickers(api) -> None:
+    marketer = api.key("marketer")
+    for segment_id, name in (("vip-iran", "مشتریان ویژه ایران"), ("b2b", "B2B accounts")):
+        saved = api.post(
+            "/segments",
+            marketer,
+            {"segment_id": segment_id, "name": name, "criteria": VIP_IN_IRAN},
+        )
+        assert saved.status == 201, saved.body
+    answer = api.get("/segments", api.key("read_only"))
+    assert answer.status == 200, answer.body
+    assert [(s["segment_id"], s["name"]) for s in answer.body["segments"]] == [
+        ("b2b", "B2B accounts"),
+        ("vip-iran", "مشتریان ویژه ایران"),
+    ]
+    assert api.get("/segments", None).status == 401
