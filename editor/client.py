@@ -94,6 +94,10 @@ class Api:
     def publish(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
         return self.post(f"/flows/{_id(document['id'])}/publish", {"flow": document, "note": note})
 
+    def publish_preview(self, document: dict[str, Any]) -> dict[str, Any]:
+        """What publishing `document` would do (nothing is stored)."""
+        return self.post(f"/flows/{_id(document['id'])}/publish-preview", {"flow": document})
+
     def keep_working_copy(self, document: dict[str, Any]) -> dict[str, Any]:
         """Autosave: the unsaved document, kept apart from the versions."""
         return self.call("PUT", f"/flows/{_id(document['id'])}/working-copy", document)

@@ -11,16 +11,19 @@ import streamlit as st
 from editor import document as doc
 from editor import session
 from editor.client import ApiError
+from flows.diff import changes
 
 
 def render(document: dict[str, Any], report: dict[str, Any]) -> None:
     api = session.api()
+    if st.session_state.pop("version_kept", False):
+        st.session_state.version_note = ""  # the next version's note starts empty
     note = st.text_input(
         "Version note", key="version_note", placeholder="What changed, e.g. shorter subject"
     )
     save, publish = st.columns(2)
     # Callbacks, not `if st.button(...)`: they run before the next rerun starts, so a
-    # rerun the canvas asks for meanwhile cannot cut a publish off half-way.
+    # rerun the canvas asks for meanwhile cannot cut a save off half-way.
     save.button(
         "Save draft",
         key="save_draft",
@@ -30,21 +33,21 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> None:
     )
     errors = len(report["errors"])
     publish.button(
-        "Publish",
+        "Publish…",
         key="publish",
         type="primary",
         disabled=bool(errors),
         width="stretch",
         help=f"Fix the {errors} error(s) first (see Problems)."
         if errors
-        else "New contacts enter this version.",
-        on_click=_act,
-        args=(
-            lambda: api.publish(document, note),
-            "Published version {version}: new contacts enter it now.",
-            "published",
-        ),
+        else "See what publishing does, then confirm.",
+        on_click=_asking,
+        args=(True,),
     )
+    # Open across reruns until it is answered or dismissed (a rerun the canvas or the
+    # autosave asks for meanwhile must not close it).
+    if st.session_state.get("confirming_publish") and not errors:
+        _confirm_publish(document, note)
     outcome = st.session_state.get("version_outcome")
     if outcome:
         (st.success if outcome[0] == "ok" else st.error)(outcome[1])
@@ -53,8 +56,128 @@ def render(document: dict[str, Any], report: dict[str, Any]) -> None:
     _history(document["id"])
 
 
+def _asking(value: bool) -> None:
+    st.session_state.confirming_publish = value
+    st.session_state.publish_impact = None  # asked afresh each time
+
+
+def _impact(document: dict[str, Any]) -> dict[str, Any]:
+    """The API's impact preview, asked once while the dialog is open on this document."""
+    mark = session.snapshot()
+    kept = st.session_state.get("publish_impact")
+    if kept is None or kept[0] != mark:
+        kept = (mark, session.api().publish_preview(document))
+        st.session_state.publish_impact = kept
+    return kept[1]
+
+
+@st.dialog("Publish this flow?", width="large", on_dismiss=lambda: _asking(False))
+def _confirm_publish(document: dict[str, Any], note: str) -> None:
+    """The impact preview, computed by the API, then one button that publishes."""
+    try:
+        impact = _impact(document)
+    except ApiError as exc:
+        st.error(exc.message, icon="⛔")
+        if st.button("Close", key="publish_failed_close"):
+            _asking(False)
+            st.rerun()
+        return
+    big = impact_lines(impact, doc.display_labels(document))
+    for line in big:
+        st.markdown(f"- {line}")
+    at_once = impact["trigger"]["enrolled_at_once"] or 0
+    if at_once >= LARGE_SEND:
+        st.warning(f"This mails {at_once:,} contacts as soon as it is published.", icon="📣")
+    go, cancel = st.columns(2)
+    if go.button("Publish now", key="publish_confirmed", type="primary", width="stretch"):
+        _asking(False)
+        _act(
+            lambda: session.api().publish(document, note),
+            "Published version {version}: new contacts enter it now.",
+            "published",
+        )
+        st.rerun()
+    if cancel.button("Not now", key="publish_cancelled", width="stretch"):
+        _asking(False)
+        st.rerun()
+
+
+LARGE_SEND = 1000  # contacts enrolled at once from which the dialog warns
+
+
+def impact_lines(impact: dict[str, Any], labels: dict[str, str]) -> list[str]:
+    """The impact preview in a marketer's words, one sentence each."""
+    trigger, week = impact["trigger"], impact["first_week"]
+    about = "" if trigger["exact"] else "about "
+    lines = []
+    at_once, matching = trigger["enrolled_at_once"], trigger["matching_now"]
+    if at_once:
+        lines.append(f"**{about}{at_once:,} contacts** enter at once ({trigger['note']}).")
+    elif matching is not None:
+        lines.append(
+            f"**{about}{matching:,} contacts** match its conditions today; {trigger['note']}."
+        )
+    else:
+        lines.append(f"Nobody enters at once: {trigger['note']}.")
+    live, in_flight = impact["live_version"], impact["in_flight"]
+    if in_flight:
+        lines.append(
+            f"**{in_flight:,} contacts** are in the flow now: they finish on version {live}."
+        )
+    else:
+        lines.append("No one is in the flow now.")
+    changed = [labels.get(i, i) for i in impact["changed_steps"]]
+    if live is None:
+        lines.append(f"First publication: {len(changed)} steps.")
+    elif changed:
+        lines.append(f"Changed since version {live}: {', '.join(changed)}.")
+    else:
+        lines.append(f"No step changed since version {live}.")
+    lines.append(
+        f"Each contact gets {_range(week['emails_per_contact'], 'email')} and "
+        f"{_range(week['sms_per_contact'], 'SMS', 'SMS')} in their first week."
+    )
+    if at_once:
+        lines.append(
+            f"Those entering at once: {_range(week['emails_at_once'], 'email')} and "
+            f"{_range(week['sms_at_once'], 'SMS', 'SMS')} in the first week in all."
+        )
+    return lines
+
+
+def _range(bounds: list[int], one: str, many: str | None = None) -> str:
+    low, high = bounds
+    word = one if high == 1 else (many or f"{one}s")
+    if high == 0:
+        return f"no {many or one + 's'}"
+    return f"{high:,} {word}" if low == high else f"{low:,}–{high:,} {word}"
+
+
+def _versions(flow_id: str) -> list[dict[str, Any]] | None:
+    """The flow's versions, read once per saved version (not on every rerun); None when
+    there are none (a flow never saved asks nothing of the API)."""
+    if st.session_state.get("doc_version") is None:
+        st.caption("Not saved yet: no versions.")
+        return None
+    mark = (flow_id, st.session_state.get("doc_version"), st.session_state.get("doc_status"))
+    kept = st.session_state.get("versions_listed")
+    if kept and kept[0] == mark:
+        return kept[1]
+    try:
+        listed = session.api().versions(flow_id)
+    except ApiError as exc:
+        if exc.status == 404:
+            st.caption("Not saved yet: no versions.")
+            return None
+        st.error(exc.message)
+        return None
+    st.session_state.versions_listed = (mark, listed)
+    return listed
+
+
 def _act(call: Any, success: str, status: str | None) -> None:
-    """Save or publish; the outcome stays shown, and the header follows."""
+    """Save or publish; the outcome stays shown, the header follows, and the note is
+    emptied for the next version."""
     try:
         answer = call()
     except ApiError as exc:
@@ -65,26 +188,22 @@ def _act(call: Any, success: str, status: str | None) -> None:
     if status:
         st.session_state.doc_status = status
     st.session_state.version_outcome = ("ok", success.format(version=answer["version"]))
+    st.session_state.version_kept = True
+    st.session_state.versions_listed = None  # read again: one more version
 
 
 def _history(flow_id: str) -> None:
-    api = session.api()
-    try:
-        listed = api.versions(flow_id)
-    except ApiError as exc:
-        if exc.status == 404:
-            st.caption("Not saved yet: no versions.")
-            return
-        st.error(exc.message)
+    listed = _versions(flow_id)
+    if listed is None:
         return
     st.markdown("**Versions**")
     st.dataframe(
         [
             {
                 "version": v["version"],
-                "published": "✅" if v["published"] else "",
+                "status": "live" if v.get("live") else ("was live" if v["published"] else "draft"),
                 "note": v.get("note") or "",
-                "by": v.get("created_by") or "",
+                "by": v.get("created_by_name") or v.get("created_by") or "",
                 "at": v["created_at"][:19].replace("T", " "),
             }
             for v in listed
@@ -101,8 +220,7 @@ def _history(flow_id: str) -> None:
     if old == new:
         return
     try:
-        before = api.version(flow_id, old)["document"]
-        after = api.version(flow_id, new)["document"]
+        before, after = _document(flow_id, old), _document(flow_id, new)
     except ApiError as exc:
         st.error(exc.message)
         return
@@ -112,32 +230,38 @@ def _history(flow_id: str) -> None:
         st.code("\n".join(unified(before, after, old, new)) or "(identical)", language="diff")
 
 
+def _document(flow_id: str, version: int) -> dict[str, Any]:
+    """A saved version's document, read once per session: saved versions never change."""
+    kept = st.session_state.setdefault("version_documents", {})
+    if (flow_id, version) not in kept:
+        kept[(flow_id, version)] = session.api().version(flow_id, version)["document"]
+    return kept[(flow_id, version)]
+
+
 def summary(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     """The changes in words, steps by their names (as each version called them): steps
     added, removed and changed (which settings), renamed, connections changed."""
     was, now = doc.display_labels(before), doc.display_labels(after)
+    found = changes(before, after)
     old = {n["id"]: n for n in doc.all_nodes(before)}
     new = {n["id"]: n for n in doc.all_nodes(after)}
-    lines = [f"added **{now[i]}** ({_kind_name(new[i])})" for i in new if i not in old]
-    lines += [f"removed **{was[i]}** ({_kind_name(old[i])})" for i in old if i not in new]
-    for node_id in [i for i in new if i in old]:
-        a, b = old[node_id], new[node_id]
-        if a.get("kind") != b.get("kind"):
-            lines.append(f"**{now[node_id]}** is now {_kind_name(b)} (was {_kind_name(a)})")
-        params_a, params_b = a.get("params") or {}, b.get("params") or {}
-        fields = sorted(
-            doc.param_title(b, k)
-            for k in set(params_a) | set(params_b)
-            if params_a.get(k) != params_b.get(k)
-        )
-        if fields:
-            lines.append(f"changed **{now[node_id]}**: {', '.join(fields)}")
-        if (a.get("label") or "") != (b.get("label") or "") and was[node_id] != now[node_id]:
+    lines = [f"added **{now[i]}** ({_kind_name(new[i])})" for i in found.added]
+    lines += [f"removed **{was[i]}** ({_kind_name(old[i])})" for i in found.removed]
+    for change in found.changed:
+        node_id = change.node_id
+        if change.kind:
+            lines.append(
+                f"**{now[node_id]}** is now {_kind_name(new[node_id])} "
+                f"(was {_kind_name(old[node_id])})"
+            )
+        if change.params:
+            titles = sorted(doc.param_title(new[node_id], name) for name in change.params)
+            lines.append(f"changed **{now[node_id]}**: {', '.join(titles)}")
+        if change.label and was[node_id] != now[node_id]:
             lines.append(f"renamed **{was[node_id]}** to **{now[node_id]}**")
-    added, removed = _edges(after) - _edges(before), _edges(before) - _edges(after)
-    for source, output, target in sorted(added):
+    for source, output, target in found.connected:
         lines.append(f"connected {_edge_words(after, now, source, output, target)}")
-    for source, output, target in sorted(removed):
+    for source, output, target in found.disconnected:
         lines.append(f"disconnected {_edge_words(before, was, source, output, target)}")
     return lines or ["no change in steps or connections"]
 
@@ -145,10 +269,6 @@ def summary(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 def _kind_name(spec: dict[str, Any]) -> str:
     kind = doc.kind_of(spec)
     return kind.display_name if kind else str(spec.get("kind"))
-
-
-def _edges(document: dict[str, Any]) -> set[tuple[str, str, str]]:
-    return {(e["from"], e.get("output", "next"), e["to"]) for e in document.get("edges", [])}
 
 
 def _edge_words(

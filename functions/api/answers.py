@@ -267,9 +267,13 @@ class FlowVersionInfo(Answer):
     """A saved version of a flow."""
 
     version: int
-    published: bool
+    published: bool = Field(description="It was published (it has a state machine).")
+    live: bool = Field(description="It is the version new contacts enter now (one at most).")
     state_machine_arn: str | None = Field(description="Set when this version was published.")
     note: str = Field(description="What changed, as saved ('' when none).")
+    created_by_name: str | None = Field(
+        description="Who saved it, in words: the user's name and email, or the key's name."
+    )
     created_by: str | None
     created_at: datetime
 
@@ -356,6 +360,41 @@ class FlowPublished(Answer):
     version: int
     state_machine_arn: str
     warnings: list[Issue]
+
+
+class TriggerReach(Answer):
+    """Who the trigger reaches, from the store's indexes."""
+
+    matching_now: int | None = Field(
+        description="Contacts the trigger's filter matches now; null when no index counts it."
+    )
+    enrolled_at_once: int | None = Field(
+        description="Contacts enrolled on publishing (a segment) or in the first 7 days "
+        "(a date trigger); 0 for triggers that enroll as things happen."
+    )
+    exact: bool = Field(description="False when the counts are estimates.")
+    note: str = Field(description="What the counts mean, in words.")
+
+
+class FirstWeek(Answer):
+    """Messages of the first 7 days: (fewest, most) over the flow's paths."""
+
+    emails_per_contact: list[int]
+    sms_per_contact: list[int]
+    emails_at_once: list[int] = Field(description="Per contact × enrolled at once.")
+    sms_at_once: list[int]
+
+
+class PublishImpact(Answer):
+    """What publishing this document would do, before it is done."""
+
+    trigger: TriggerReach
+    in_flight: int = Field(description="Contacts mid-flow now: they finish on their version.")
+    live_version: int | None = Field(description="The version published now, if any.")
+    changed_steps: list[str] = Field(
+        description="Ids of steps added, changed or removed since the published version."
+    )
+    first_week: FirstWeek
 
 
 class FlowUnpublished(Answer):

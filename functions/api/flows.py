@@ -48,7 +48,7 @@ def flows_show(call: Call, flow_id: str) -> Any:
     latest = latest_version(flow)
     return {
         "flow": record_json(flow),
-        "latest": _version_json(latest, document=True) if latest else None,
+        "latest": _described(flow, [latest], document=True)[0] if latest else None,
     }
 
 
@@ -56,12 +56,13 @@ def flows_show(call: Call, flow_id: str) -> Any:
     bp, "/flows/{flow_id}/versions", permission="flows:read", errors=(404,), answer="FlowVersions"
 )
 def flows_versions(call: Call, flow_id: str) -> Any:
-    """The flow's saved versions, newest first (without their documents)."""
+    """The flow's saved versions, newest first (without their documents). `live` marks
+    the one new contacts enter (none when the flow is not published)."""
     from functions.catalog import get_flow
     from functions.publish import versions
 
-    get_flow(flow_id)
-    return {"versions": [_version_json(v) for v in versions(flow_id)]}
+    flow = get_flow(flow_id)
+    return {"versions": _described(flow, list(versions(flow_id)))}
 
 
 @route(
@@ -73,9 +74,10 @@ def flows_versions(call: Call, flow_id: str) -> Any:
 )
 def flows_version(call: Call, flow_id: str, version: str) -> Any:
     """One saved version of a flow, with its document (for diffs and restores)."""
-    from functions.catalog import get_version
+    from functions.catalog import get_flow, get_version
 
-    return _version_json(get_version(flow_id, _version_number(version)), document=True)
+    found = get_version(flow_id, _version_number(version))
+    return _described(get_flow(flow_id), [found], document=True)[0]
 
 
 @route(
@@ -283,6 +285,35 @@ def flows_publish(call: Call, flow_id: str) -> Any:
 
 @route(
     bp,
+    "/flows/{flow_id}/publish-preview",
+    method="POST",
+    permission="flows:read",
+    body="SaveFlow",
+    errors=(400, 422),
+    answer="PublishImpact",
+)
+def flows_publish_preview(call: Call, flow_id: str) -> Any:
+    """What publishing this document would do, before it is done (nothing is stored).
+
+    Who the trigger matches now and how many it enrolls at once (segments; date
+    triggers: the next 7 days), how many contacts are mid-flow and stay on their
+    version, which steps changed since the published version, and the emails and SMS of
+    the first week. Counts come from the store's indexes. An invalid flow is a 422
+    listing every error, as for publishing.
+    """
+    from flows.validate import validate
+    from functions.impact import publish_impact
+    from functions.publish import rejected
+
+    _same_flow(call.body.flow, flow_id, "flow.id")
+    report = validate(call.body.flow)
+    if not report.ok:
+        raise rejected(report)
+    return publish_impact(call.body.flow)
+
+
+@route(
+    bp,
     "/flows/{flow_id}/unpublish",
     method="POST",
     permission="flows:publish",
@@ -351,10 +382,27 @@ def _check_size(document: dict[str, Any]) -> None:
         raise field_error("flow", f"is {size // 1000} KB; a flow document holds at most 350 KB")
 
 
-def _version_json(version: Any, *, document: bool = False) -> dict[str, Any]:
+def _described(flow: Any, listed: list[Any], *, document: bool = False) -> list[dict[str, Any]]:
+    """Versions as answers: which one is live, and who saved each, in words."""
+    from functions.people import display_names
+
+    live = int(flow.published_version or 0) if flow.status == "published" else 0
+    names = display_names(v.created_by for v in listed)
+    return [_version_json(v, document=document, live=live, names=names) for v in listed]
+
+
+def _version_json(
+    version: Any,
+    *,
+    document: bool = False,
+    live: int = 0,
+    names: dict[str, str] | None = None,
+) -> dict[str, Any]:
     return {
         "version": version.version,
         "published": version.state_machine_arn is not None,
+        "live": bool(live) and version.version == live,
+        "created_by_name": (names or {}).get(version.created_by or "", version.created_by),
         "state_machine_arn": version.state_machine_arn,
         "note": version.note,
         "created_by": version.created_by,

@@ -80,32 +80,7 @@ def segments_preview(call: Call) -> Any:
     filter needs a condition an index answers, else a 422 names what to add. Past
     2,000 candidates the count is estimated from the first ones read (`exact` false).
     """
-    from functions.steps.conditions import Facts, matches
-    from functions.store.contacts import get_contacts
     from functions.store.segments import checked_criteria
-    from functions.triggers.segments import candidates
+    from functions.triggers.segments import preview
 
-    criteria = checked_criteria(call.body.criteria)
-    ids = candidates(criteria)
-    read = ids[:PREVIEW_READS]
-    matched = 0
-    sample: list[dict[str, str]] = []
-    for start in range(0, len(read), 100):  # BatchGetItem reads at most 100 keys
-        for contact in get_contacts(read[start : start + 100]):
-            if not matches(criteria, Facts(contact, {}, "")):
-                continue
-            matched += 1
-            if len(sample) < PREVIEW_SAMPLE:
-                name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
-                sample.append({"contact_id": contact.contact_id, "name": name or contact.email})
-    exact = len(read) == len(ids) and not _tests_trigger_data(criteria)
-    count = matched if len(read) == len(ids) else round(matched * len(ids) / len(read))
-    return {"count": count, "exact": exact, "sample": sample}
-
-
-def _tests_trigger_data(criteria: Any) -> bool:
-    return any(
-        (condition.field or "").startswith("trigger.")
-        for group in criteria.groups
-        for condition in group.conditions
-    )
+    return preview(checked_criteria(call.body.criteria), PREVIEW_READS, PREVIEW_SAMPLE)

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from flows.conditions import Condition, ConditionGroup, Criteria
 from functions.enrollments import enroll, published
@@ -38,6 +39,7 @@ from functions.store.contacts import (
     contacts_by_owner,
     contacts_by_stage,
     get_contact,
+    get_contacts,
 )
 from functions.triggers.index import enrollment_id
 
@@ -91,6 +93,36 @@ def candidates(criteria: Criteria) -> list[str]:
     for query in plan(criteria):
         seen.update(query())
     return sorted(seen)
+
+
+def preview(criteria: Criteria, reads: int, sample: int) -> dict[str, Any]:
+    """{"count", "exact", "sample"}: how many contacts `criteria` matches now, from the
+    indexes' candidates; past `reads` candidates the count is estimated from those read.
+    The first `sample` matches are named ({"contact_id", "name"})."""
+    ids = candidates(criteria)
+    read = ids[:reads]
+    matched = 0
+    named: list[dict[str, str]] = []
+    for start in range(0, len(read), 100):  # BatchGetItem reads at most 100 keys
+        for contact in get_contacts(read[start : start + 100]):
+            if not matches(criteria, Facts(contact, {}, "")):
+                continue
+            matched += 1
+            if len(named) < sample:
+                name = " ".join(p for p in (contact.first_name, contact.last_name) if p)
+                named.append({"contact_id": contact.contact_id, "name": name or contact.email})
+    exact = len(read) == len(ids) and not _tests_trigger_data(criteria)
+    count = matched if len(read) == len(ids) else round(matched * len(ids) / len(read))
+    return {"count": count, "exact": exact, "sample": named}
+
+
+def _tests_trigger_data(criteria: Criteria) -> bool:
+    """A filter on trigger data cannot be answered ahead of a trigger."""
+    return any(
+        (condition.field or "").startswith("trigger.")
+        for group in criteria.groups
+        for condition in group.conditions
+    )
 
 
 def broadcast(

@@ -274,7 +274,11 @@ def drip_from_template(
     stages.start("publish")
     act.click(page.get_by_role("tab", name="Publish"))
     _settle(page)
-    act.click(page.get_by_role("button", name="Publish", exact=True))
+    act.click(page.get_by_role("button", name="Publish…", exact=True))
+    # It asks first, saying what publishing does: who enters, who is mid-flow, the sends.
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(re.compile(r"Each contact gets"))).to_be_visible()
+    act.click(dialog.get_by_role("button", name="Publish now"))
     expect(page.get_by_text(re.compile(r"Published version \d+"))).to_be_visible()
     stages.done()
 

@@ -123,7 +123,10 @@ def _run(page: Page, editor_url: str, shots: Path, clicks: Clicks) -> None:
     _box(page, "Version note").fill("spring subject")
     _box(page, "Version note").press("Enter")
     _settle(page)
-    clicks.click(page.get_by_role("button", name="Publish", exact=True))
+    clicks.click(page.get_by_role("button", name="Publish…", exact=True))
+    dialog = page.get_by_role("dialog")
+    expect(dialog.get_by_text(re.compile(r"Each contact gets"))).to_be_visible()  # impact
+    clicks.click(dialog.get_by_role("button", name="Publish now"))
     expect(page.get_by_text(re.compile(r"Published version 1"))).to_be_visible()
     page.screenshot(path=str(shots / "4-published.png"), full_page=True)
 

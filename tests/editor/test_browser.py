@@ -30,7 +30,7 @@ CLICK_BUDGET = {
     "1-designer": 1,
     "2-error-on-node": 1,
     "3-fixed": 0,
-    "4-published": 2,
+    "4-published": 3,  # the tab, Publish…, and Publish now once the impact is shown
     "5-test-run": 3,
     "6-outbox": 1,
 }

@@ -197,13 +197,23 @@ def test_save_publish_versions_and_diff() -> None:
     at.session_state.selected = "confirm"
     at.run()
     at.text_input(key="param:confirm:subject").input("Thanks {{ contact.first_name }}!").run()
+    assert at.text_input(key="version_note").value == ""  # each version's note starts empty
     at.text_input(key="version_note").input("warmer subject").run()
-    at.button(key="publish").click().run()
+    at.button(key="publish").click().run()  # asks first, with what publishing does
+    assert at.session_state.doc_status == "draft"
+    said = [m.value for m in at.markdown]
+    assert "- Nobody enters at once: contacts enter as they trigger it." in said
+    assert "- No one is in the flow now." in said
+    assert any(line.startswith("- Each contact gets") for line in said), said
+    at.button(key="publish_confirmed").click().run()
     assert not at.exception
     assert (at.session_state.doc_version, at.session_state.doc_status) == (2, "published")
+    assert at.text_input(key="version_note").value == ""
     versions = at.tabs[3].dataframe[0].value
     assert versions["version"].tolist() == [2, 1]
+    assert versions["status"].tolist() == ["live", "draft"]
     assert versions["note"].tolist() == ["warmer subject", "first draft"]
+    assert "key:" not in " ".join(versions["by"].tolist())  # people, not key ids
     diff = [m.value for m in at.tabs[3].markdown]
     assert any("changed **Confirm we received the request**: Subject" in d for d in diff), diff
 
