@@ -12,8 +12,8 @@ import os
 from pathlib import Path
 
 import streamlit as st
-import streamlit.components.v1 as components
 
+from editor.email_author import WIDTHS, frame
 from flows.email_links import untracked
 
 DEFAULT_OUTBOX = ".crmflow/outbox"
@@ -49,9 +49,8 @@ def main() -> None:
             st.caption(f"From {message['From']} · {message['Date']} · {path.name}")
             html = message.get_body(("html",))
             if html is not None:
-                components.html(
-                    untracked(html.get_content(), is_html=True), height=360, scrolling=True
-                )
+                # A frame of its own origin (st.components.v1.html is deprecated).
+                frame(untracked(html.get_content(), is_html=True), WIDTHS["Desktop"], height=360)
             else:
                 text = message.get_body(("plain",))
                 st.text(

@@ -221,9 +221,13 @@ def test_save_publish_versions_and_diff() -> None:
 @pytest.mark.usefixtures("live_api")
 def test_preview_shows_the_state_machine_and_its_cost() -> None:
     at = designer(template("lead-capture"))
-    assert '"StartAt"' in at.tabs[5].code[0].value
+    assert '"StartAt"' in at.tabs[5].code[0].value  # behind "Details for developers"
     [metric] = at.tabs[5].metric
-    assert metric.label == "Estimated AWS cost" and metric.value.startswith("$")
+    assert metric.label == "Running it costs"
+    assert metric.value.startswith("about $") and metric.value.endswith("per 1,000 contacts")
+    [said] = [m.value for m in at.tabs[5].markdown if m.value.startswith("Each contact gets")]
+    assert "state" not in said and "transition" not in said  # no engineer's words up front
+    assert "state transitions" in at.tabs[5].expander[0].caption[0].value
 
 
 @pytest.mark.usefixtures("live_api")
