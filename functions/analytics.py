@@ -2,6 +2,11 @@
 node, how many wait in it now, and how many left it by a goal, a failure, a removal or
 the flow's end.
 
+A/B splits are judged on goal conversion: a contact that leaves by a goal also adds one
+to a `goal-after#` row of every node it passed, so a variant's conversions are those of
+its first node, whatever step the goal was met at (goals are met anywhere: see
+functions/triggers/goals.py). The significance test itself is functions/ab_stats.py.
+
 When a contact leaves, its path (from the execution's history) is stored on the enrollment
 and added to the flow's NodeStats with atomic ADDs — once, since only the first record of
 a departure counts. Contacts still in the flow are counted live: each active enrollment's
@@ -18,11 +23,15 @@ from typing import Any
 from botocore.exceptions import ClientError
 from pynamodb.exceptions import UpdateError
 
+from functions.ab_stats import Proportion, two_proportion_test
 from functions.history import path_taken
 from functions.store.contacts import cancelled_by_condition
 from functions.store.models import Enrollment, Membership, NodeStats
 
 LIVE_LIMIT = 2000
+# NodeStats rows counting contacts that passed a node and then met a goal: a key space of
+# their own, so per-version queries ("000003#…") never see them.
+GOAL_AFTER = "goal-after#"
 # Which NodeStats counter a departure adds to, at the node the contact left from.
 DEPARTURES = {
     "goal": "goal",
@@ -71,6 +80,9 @@ def record_departure(enrollment: Enrollment, reason: str) -> None:
     counter = DEPARTURES.get(reason)
     if counter and where:
         _add(enrollment.flow_id, version, where, counter)
+    if reason == "goal":
+        for visit_node in dict.fromkeys(v.node for v in path):
+            _add(enrollment.flow_id, version, visit_node, "goal", prefix=GOAL_AFTER)
     # Last: an enrollment with its path stored has been counted (readers rely on it).
     try:
         Enrollment(enrollment.enrollment_id).update(
@@ -90,6 +102,8 @@ def flow_counts(flow_id: str, version: int | None = None) -> FlowCounts:
     prefix = f"{version:06d}#" if version is not None else None
     condition = NodeStats.node_key.startswith(prefix) if prefix else None
     for row in NodeStats.query(flow_id, condition):
+        if row.node_key.startswith(GOAL_AFTER):
+            continue
         node = row.node_key.split("#", 1)[1]
         into = counts.nodes.setdefault(node, NodeCounts())
         for name in ("entered", "goal", "failed", "unenrolled", "finished"):
@@ -101,9 +115,18 @@ def flow_counts(flow_id: str, version: int | None = None) -> FlowCounts:
 # --- helpers -----------------------------------------------------------------------------
 
 
-def _add(flow_id: str, version: int, node: str, counter: str) -> None:
+def _add(flow_id: str, version: int, node: str, counter: str, prefix: str = "") -> None:
     attribute = getattr(NodeStats, counter)
-    NodeStats(flow_id, f"{version:06d}#{node}").update(actions=[attribute.add(1)])
+    NodeStats(flow_id, f"{prefix}{version:06d}#{node}").update(actions=[attribute.add(1)])
+
+
+def goals_after(flow_id: str, version: int | None = None) -> Counter[str]:
+    """Per node: contacts that passed it and then left the flow by meeting a goal."""
+    prefix = GOAL_AFTER + (f"{version:06d}#" if version is not None else "")
+    found: Counter[str] = Counter()
+    for row in NodeStats.query(flow_id, NodeStats.node_key.startswith(prefix)):
+        found[row.node_key.rsplit("#", 1)[1]] += int(row.goal or 0)
+    return found
 
 
 def _add_live(flow_id: str, version: int | None, counts: FlowCounts) -> None:
@@ -134,7 +157,8 @@ def _add_live(flow_id: str, version: int | None, counts: FlowCounts) -> None:
 
 def flow_report(flow_id: str, document: dict[str, Any], version: int | None) -> dict[str, Any]:
     """The counts per node, with what the editor charts from them: the goal funnel (how many
-    entered, how many reached a goal) and each A/B split's variants side by side."""
+    entered, how many reached a goal) and each A/B split's variants side by side, with the
+    test of each variant's goal conversion against the first variant's."""
     counts = flow_counts(flow_id, version)
     nodes = counts.nodes
     first = next(
@@ -143,6 +167,24 @@ def flow_report(flow_id: str, document: dict[str, Any], version: int | None) -> 
     )
     entered = nodes[first].entered if first in nodes else 0
     converted = sum(c.goal for c in nodes.values())
+    splits = _splits(document, nodes, goals_after(flow_id, version))
+    return {
+        **counts.as_dict(),
+        "funnel": {
+            "entered": entered,
+            "goal": converted,
+            "rate": round(converted / entered, 4) if entered else None,
+        },
+        "splits": splits,
+        "ab_tests": {split: _ab_tests(variants) for split, variants in splits.items()},
+    }
+
+
+def _splits(
+    document: dict[str, Any], nodes: dict[str, NodeCounts], converted: Counter[str]
+) -> dict[str, dict[str, dict[str, Any]]]:
+    """Each A/B split's variants by output name: the node each leads to, the contacts that
+    entered it and those of them that went on to meet a goal."""
     splits = {}
     for node in document.get("nodes", []):
         if node.get("kind") != "ab_split":
@@ -154,14 +196,31 @@ def flow_report(flow_id: str, document: dict[str, Any], version: int | None) -> 
                 variants[edge.get("output", "next")] = {
                     "node": edge["to"],
                     "entered": target.entered,
+                    "goal": converted[edge["to"]],
                 }
         splits[node["id"]] = variants
-    return {
-        **counts.as_dict(),
-        "funnel": {
-            "entered": entered,
-            "goal": converted,
-            "rate": round(converted / entered, 4) if entered else None,
-        },
-        "splits": splits,
-    }
+    return splits
+
+
+def _ab_tests(variants: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each variant after the first against the first (the control), on goal conversion."""
+    names = list(variants)
+    if not names:
+        return []
+    control = variants[names[0]]
+    base = Proportion(control["goal"], control["entered"])
+    tests = []
+    for name in names[1:]:
+        other = Proportion(variants[name]["goal"], variants[name]["entered"])
+        result = two_proportion_test(base, other)
+        better = other.rate is not None and base.rate is not None and other.rate > base.rate
+        tests.append(
+            {
+                "metric": "goal",
+                "control": names[0],
+                "variant": name,
+                **result.as_dict(),
+                "winner": (name if better else names[0]) if result.significant else None,
+            }
+        )
+    return tests

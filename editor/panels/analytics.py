@@ -12,6 +12,9 @@ from editor import document as doc
 from editor import session
 from editor.client import ApiError
 
+# The per-step series, as the chart names them: separate bars, each its own count.
+SERIES = {"entered": "entered", "waiting": "waiting now", "goal": "met a goal", "failed": "failed"}
+
 
 def render(document: dict[str, Any]) -> None:
     if st.session_state.get("doc_status") != "published" and not st.button(
@@ -31,11 +34,10 @@ def render(document: dict[str, Any]) -> None:
     a, b, c = st.columns(3)
     a.metric("In the flow now", numbers["active"])
     b.metric("Entered", funnel["entered"])
-    c.metric(
-        "Met a goal",
-        funnel["goal"],
-        f"{funnel['rate']:.0%}" if funnel["rate"] is not None else None,
-    )
+    # No delta: a delta compares with a previous period, and these counts have none.
+    c.metric("Met a goal", funnel["goal"])
+    if funnel["entered"]:
+        c.caption(share(funnel["goal"], funnel["entered"], "entered"))
     if not numbers["complete"]:
         st.caption(
             f"Live positions read for {numbers['live_counted']} of {numbers['active']} contacts."
@@ -51,23 +53,77 @@ def render(document: dict[str, Any]) -> None:
         st.bar_chart(
             pd.DataFrame(
                 {"contacts": [funnel["entered"], funnel["goal"]]}, index=["entered", "met a goal"]
-            )
+            ),
+            stack=False,
         )
         st.markdown("**Per step**")
-        st.bar_chart(table[["entered", "waiting", "goal", "failed"]])
+        # Side by side, never stacked: a contact waiting in a step also entered it, so
+        # stacked bars would count it twice.
+        st.bar_chart(table[list(SERIES)].rename(columns=SERIES), stack=False)
         st.dataframe(table, width="stretch")
     for split, variants in numbers["splits"].items():
-        st.markdown(f"**A/B split '{labels.get(split, split)}'**")
-        st.dataframe(
-            [
-                {
-                    "variant": name,
-                    "first step": labels.get(v["node"], v["node"]),
-                    "contacts": v["entered"],
-                }
-                for name, v in variants.items()
-            ],
-            hide_index=True,
+        _split(labels.get(split, split), variants, labels, numbers["ab_tests"].get(split, []))
+
+
+def share(part: int, whole: int, of: str) -> str:
+    """A rate with what it counts: "42% (21 of 50 sent)"."""
+    if not whole:
+        return f"– (none {of})"
+    return f"{part / whole:.0%} ({part:,} of {whole:,} {of})"
+
+
+def _split(
+    title: str,
+    variants: dict[str, Any],
+    labels: dict[str, str],
+    tests: list[dict[str, Any]],
+) -> None:
+    """An A/B split's variants side by side, and whether one is really better."""
+    st.markdown(f"**A/B split '{title}'**")
+    st.dataframe(
+        [
+            {
+                "variant": name,
+                "first step": labels.get(v["node"], v["node"]),
+                "contacts": v["entered"],
+                "met a goal": share(v["goal"], v["entered"], "entered"),
+            }
+            for name, v in variants.items()
+        ],
+        hide_index=True,
+    )
+    for test in tests:
+        _verdict(test)
+
+
+def _verdict(test: dict[str, Any]) -> None:
+    """The API's test of one variant against the control, in words. A winner is named only
+    when the API found the difference significant."""
+    control, variant = test["control"], test["variant"]
+    if test["p_value"] is None:
+        st.caption(f"'{variant}' against '{control}': too few contacts or goals to compare.")
+        return
+    gap = f"{test['difference'] * 100:+.1f} points"
+    if test["ci_low"] is not None:  # none when each variant converted all or none
+        gap += f", 95% interval {test['ci_low'] * 100:+.1f} to {test['ci_high'] * 100:+.1f}"
+    gap += f"; p = {test['p_value']:.4f}"
+    if test["winner"]:
+        loser = control if test["winner"] == variant else variant
+        st.success(
+            f"'{test['winner']}' converts better than '{loser}' on goals ({gap}).", icon="🏆"
+        )
+        return
+    st.info(f"No winner yet between '{control}' and '{variant}': it may be chance ({gap}).")
+    needed, more = test["needed_per_variant"], test["still_needed_per_variant"]
+    if needed is not None and more:
+        st.caption(
+            f"To tell a difference this size apart, each variant needs {needed:,} contacts: "
+            f"{more:,} more."
+        )
+    elif needed is not None:
+        st.caption(
+            f"Each variant has the {needed:,} contacts a difference this size needs: the "
+            "real difference is likely smaller, or none."
         )
 
 

@@ -423,6 +423,31 @@ class GoalFunnel(Answer):
 class SplitVariant(Answer):
     node: str = Field(description="The node the variant leads to.")
     entered: int
+    goal: int = Field(description="Of those who entered it, how many went on to meet a goal.")
+
+
+class AbTest(Answer):
+    """One variant against the split's first (the control): the pooled two-proportion
+    z-test of their goal conversion (goal / entered), two-sided at alpha 0.05. Numbers are
+    null where the counts cannot say (nobody entered, or all or none converted in both)."""
+
+    metric: Literal["goal"] = Field(description="What is compared: goal conversion.")
+    control: str = Field(description="The first variant's output name.")
+    variant: str
+    difference: float | None = Field(description="The variant's rate minus the control's.")
+    z: float | None
+    p_value: float | None = Field(description="Two-sided.")
+    ci_low: float | None = Field(description="95% confidence interval of the difference.")
+    ci_high: float | None
+    needed_per_variant: int | None = Field(
+        description="Contacts per variant to detect this difference (power 0.8); null when "
+        "the rates are equal."
+    )
+    still_needed_per_variant: int | None = Field(
+        description="How many more the smaller of the two needs to reach that."
+    )
+    significant: bool = Field(description="p_value < 0.05.")
+    winner: str | None = Field(description="The better of the two, only when significant.")
 
 
 class FlowAnalytics(Answer):
@@ -437,6 +462,9 @@ class FlowAnalytics(Answer):
     funnel: GoalFunnel
     splits: dict[str, dict[str, SplitVariant]] = Field(
         description="A/B splits by node id, their variants by output name."
+    )
+    ab_tests: dict[str, list[AbTest]] = Field(
+        description="A/B splits by node id: each variant after the first against the first."
     )
 
 
@@ -644,11 +672,20 @@ class KeyRevoked(Answer):
 # --- reports -----------------------------------------------------------------------------
 
 
+class ReportRate(Answer):
+    """A rate column: `of` over the sum of the `per` columns (null when they are 0)."""
+
+    name: str
+    of: str
+    per: list[str]
+
+
 class ReportInfo(Answer):
     name: str
     title: str
     description: str
     columns: list[str]
+    rates: list[ReportRate] = Field(description="Its rate columns and what they divide.")
 
 
 class ReportCatalogue(Answer):

@@ -175,7 +175,10 @@ def _same_flow(document: dict[str, Any], flow_id: str, where: str) -> None:
 )
 def flows_analytics(call: Call, flow_id: str) -> Any:
     """How contacts went through a flow: per node, how many entered, wait there now, left
-    by a goal, failed, were removed or finished; the goal funnel; A/B variants side by side.
+    by a goal, failed, were removed or finished; the goal funnel; A/B variants side by side,
+    each tested against the first on goal conversion (`ab_tests`: pooled two-proportion
+    z-test, p-value, 95% interval of the difference, contacts still needed; a winner only
+    when significant at 0.05).
 
     All versions together, or one with `version`.
     """

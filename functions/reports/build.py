@@ -39,7 +39,7 @@ class Spec:
     description: str
     dims: tuple[str, ...]  # dimension columns
     feeds: tuple[tuple[str, str, bool], ...]  # (metric, measure column, its amount not n)
-    rates: tuple[tuple[str, Callable[[Measures], float | None]], ...] = ()
+    rates: tuple[tuple[str, Rate], ...] = ()
     # The counters' dimensions as the dims columns show them (names beside ids…): given
     # every dims tuple of the answer, so names are looked up once.
     labels: Callable[[list[Dims]], Callable[[Dims], list[Any]]] = lambda _: list
@@ -97,12 +97,22 @@ class Table:
         return "\ufeff" + out.getvalue()
 
 
-def ratio(top: str, *bottom: str) -> Callable[[Measures], float | None]:
-    def rate(m: Measures) -> float | None:
-        under = sum(m.get(b, 0) for b in bottom)
-        return round(m.get(top, 0) / under, 4) if under else None
+@dataclass(frozen=True)
+class Rate:
+    """A rate column: `top` over the sum of `bottom`. Kept as names, not only as a
+    function, so the catalogue can say what each rate counts and a chart or table can show
+    it with its denominator ("42% (21 of 50 sent)")."""
 
-    return rate
+    top: str
+    bottom: tuple[str, ...]
+
+    def __call__(self, m: Measures) -> float | None:
+        under = sum(m.get(b, 0) for b in self.bottom)
+        return round(m.get(self.top, 0) / under, 4) if under else None
+
+
+def ratio(top: str, *bottom: str) -> Rate:
+    return Rate(top, bottom)
 
 
 def _sources(_dims: list[Dims]) -> Callable[[Dims], list[Any]]:
@@ -203,7 +213,13 @@ NAMES = (*SPECS, PIPELINE)
 def catalogue() -> list[dict[str, Any]]:
     """Every report: its name, title, what it counts and its columns."""
     listed = [
-        {"name": s.name, "title": s.title, "description": s.description, "columns": s.columns}
+        {
+            "name": s.name,
+            "title": s.title,
+            "description": s.description,
+            "columns": s.columns,
+            "rates": [{"name": n, "of": r.top, "per": list(r.bottom)} for n, r in s.rates],
+        }
         for s in SPECS.values()
     ]
     listed.append(
@@ -212,6 +228,7 @@ def catalogue() -> list[dict[str, Any]]:
             "title": "Pipeline value by stage",
             "description": PIPELINE_ABOUT,
             "columns": PIPELINE_COLUMNS,
+            "rates": [],
         }
     )
     return listed
