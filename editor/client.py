@@ -94,6 +94,14 @@ class Api:
     def publish(self, document: dict[str, Any], note: str = "") -> dict[str, Any]:
         return self.post(f"/flows/{_id(document['id'])}/publish", {"flow": document, "note": note})
 
+    def roll_back(self, flow_id: str, version: int) -> dict[str, Any]:
+        """Make an earlier published version live again."""
+        return self.post(f"/flows/{_id(flow_id)}/rollback", {"version": int(version)})
+
+    def audit(self, flow_id: str) -> list[dict[str, Any]]:
+        """What people did to the flow, newest first, each entry with `said`."""
+        return self.get(f"/flows/{_id(flow_id)}/audit")["entries"]
+
     def publish_preview(self, document: dict[str, Any]) -> dict[str, Any]:
         """What publishing `document` would do (nothing is stored)."""
         return self.post(f"/flows/{_id(document['id'])}/publish-preview", {"flow": document})
@@ -137,13 +145,27 @@ class Api:
         return self.get(f"/flows/{_id(flow_id)}/analytics", version=version)
 
     def contacts(self, **search: Any) -> dict[str, Any]:
+        """A page of contacts: newest first with no filter, else by one (docs/api.md)."""
         return self.get("/contacts", **search)
+
+    def contact(self, contact_id: str) -> dict[str, Any]:
+        return self.get(f"/contacts/{_id(contact_id)}")
 
     def timeline(self, contact_id: str, limit: int = 50) -> dict[str, Any]:
         return self.get(f"/contacts/{_id(contact_id)}/timeline", limit=limit)
 
     def contact_flows(self, contact_id: str) -> list[dict[str, Any]]:
         return self.get(f"/contacts/{_id(contact_id)}/enrollments")["enrollments"]
+
+    def contact_deals(self, contact_id: str) -> list[dict[str, Any]]:
+        return self.get("/deals", contact_id=contact_id)["deals"]
+
+    def enroll(self, flow_id: str, contact_id: str) -> dict[str, Any]:
+        """Start the contact in a published flow; `enrolled: false` with a reason if not."""
+        return self.post(f"/flows/{_id(flow_id)}/enrollments", {"contact_id": contact_id})
+
+    def unenroll(self, flow_id: str, contact_id: str) -> dict[str, Any]:
+        return self.call("DELETE", f"/flows/{_id(flow_id)}/enrollments/{_id(contact_id)}")
 
     def segments(self) -> list[dict[str, Any]]:
         """The saved segments, by name."""

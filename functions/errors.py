@@ -103,6 +103,11 @@ NotADraft = _named(
 WrongTrigger = _named(
     "Crm.WrongTrigger", "The flow is started by another trigger than the one asked of it.", CrmError
 )
+NotRollbackTarget = _named(
+    "Crm.NotRollbackTarget",
+    "A flow rolls back only to a version that was published and is not live now.",
+    CrmError,
+)
 SegmentExists = _named("Crm.SegmentExists", "A saved segment already has this id.", CrmError)
 ReportNotFound = _named("Crm.ReportNotFound", "No report has this name.", CrmError)
 # Who may call the HTTP API; functions/api/errors.py gives each error its status code.

@@ -18,9 +18,15 @@ from typing import Any
 from pynamodb.exceptions import DeleteError, UpdateError
 
 from flows.nodes.base import placeholder
-from functions import aws
+from functions import audit, aws
 from functions.enrollments import active_contact_ids, unenroll
-from functions.errors import FlowNotFound, FlowRejected, NotADraft, NotConfigured
+from functions.errors import (
+    FlowNotFound,
+    FlowRejected,
+    NotADraft,
+    NotConfigured,
+    NotRollbackTarget,
+)
 from functions.store.contacts import cancelled_by_condition, now
 from functions.store.models import FlowRecord, FlowVersion
 from functions.store.tables import region, table_name
@@ -85,6 +91,35 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
         created_by=by,
         created_at=now(),
     ).save()
+    _go_live(flow, version, arn)
+    audit.record(flow.id, "published", by, version)
+    return Saved(flow.id, version, arn, [w.to_dict() for w in report.warnings])
+
+
+def roll_back(flow_id: str, version: int, *, by: str | None = None) -> Saved:
+    """Make an earlier published version the one new contacts enter again, with its own
+    state machine (kept since it was published); contacts in the flow finish on the
+    version they entered. NotRollbackTarget when the version was never published or is
+    live already; FlowNotFound when the flow or the version does not exist."""
+    from flows.model import Flow
+    from functions.catalog import get_flow, get_version
+
+    record = get_flow(flow_id)
+    target = get_version(flow_id, version)
+    live = int(record.published_version or 0) if record.status == "published" else 0
+    if not target.state_machine_arn:
+        raise NotRollbackTarget(
+            f"version {version} of flow '{flow_id}' was never published: publish it instead"
+        )
+    if version == live:
+        raise NotRollbackTarget(f"version {version} of flow '{flow_id}' is live already")
+    _go_live(Flow.model_validate(target.document), version, target.state_machine_arn)
+    audit.record(flow_id, "rolled_back", by, version, **{"from": live or None})
+    return Saved(flow_id, version, target.state_machine_arn)
+
+
+def _go_live(flow: Any, version: int, arn: str) -> None:
+    """Point the flow's record and its trigger at `version` and its state machine."""
     previous = FlowRecord.get(flow.id, consistent_read=True)
     key = index.register(
         flow.id, version, flow.trigger.model_dump(mode="json"), previous.trigger_key
@@ -101,7 +136,6 @@ def publish(document: Any, *, note: str = "", by: str | None = None) -> Saved:
             FlowRecord.updated_at.set(now()),
         ]
     )
-    return Saved(flow.id, version, arn, [w.to_dict() for w in report.warnings])
 
 
 def delete_draft(flow_id: str) -> int:
@@ -128,7 +162,7 @@ def delete_draft(flow_id: str) -> int:
     return len(versions)
 
 
-def unpublish(flow_id: str, *, stop_running: bool = False) -> int:
+def unpublish(flow_id: str, *, stop_running: bool = False, by: str | None = None) -> int:
     """Stop new enrollments; running ones finish, or are stopped when asked. Returns how
     many were stopped."""
     try:
@@ -146,10 +180,14 @@ def unpublish(flow_id: str, *, stop_running: bool = False) -> int:
             raise FlowNotFound(f"no flow has id '{flow_id}'") from None
         raise
     index.unregister(flow_id, record.trigger_key)
-    if not stop_running:
-        return 0
-    by = {"reason": "the flow was unpublished"}
-    return sum(unenroll(flow_id, contact_id, by=by) for contact_id in active_contact_ids(flow_id))
+    stopped = 0
+    if stop_running:
+        why = {"reason": "the flow was unpublished"}
+        stopped = sum(
+            unenroll(flow_id, contact_id, by=why) for contact_id in active_contact_ids(flow_id)
+        )
+    audit.record(flow_id, "unpublished", by, stopped=stopped)
+    return stopped
 
 
 def versions(flow_id: str) -> list[FlowVersion]:

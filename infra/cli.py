@@ -505,6 +505,52 @@ def broadcast_cmd(flow_id: str, run_id: str | None) -> None:
         sys.exit(1)
 
 
+@main.command("rollback")
+@click.argument("flow_id")
+@click.argument("version", type=click.IntRange(min=1))
+def rollback_cmd(flow_id: str, version: int) -> None:
+    """Make VERSION, an earlier published version of FLOW_ID, the one new contacts enter
+    again (on the state machine it was published with). Contacts in the flow finish on the
+    version they entered. The flow's activity list records it, by "cli".
+
+    Runs against the DynamoDB the environment points at (AWS_ENDPOINT_URL for the local
+    stack, AWS_REGION, CRMFLOW_TABLE_PREFIX). Exit status 1, saying why, when the version
+    was never published, is live already, or does not exist.
+    """
+    from functions.errors import CrmError
+    from functions.publish import roll_back
+
+    try:
+        done = roll_back(flow_id, version, by="cli")
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"{flow_id}: version {done.version} is live again")
+
+
+@main.command("audit")
+@click.argument("flow_id")
+@click.option("--json", "as_json", is_flag=True, help="Print the entries as JSON.")
+def audit_cmd(flow_id: str, as_json: bool) -> None:
+    """List what people did to FLOW_ID (published, rolled back, unpublished), newest
+    first, one line each: when, and who did what."""
+    from functions.audit import entries
+    from functions.catalog import get_flow
+    from functions.errors import CrmError
+
+    try:
+        get_flow(flow_id)
+        listed = entries(flow_id)
+    except CrmError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(json.dumps(listed, indent=2, ensure_ascii=False))
+        return
+    if not listed:
+        click.echo(f"{flow_id}: nothing done to it yet")
+    for entry in listed:
+        click.echo(f"{entry['at'][:19].replace('T', ' ')}  {entry['said']}")
+
+
 def _mapping_pair(text: str) -> tuple[str, str]:
     column, sep, target = text.partition("=")
     if not sep or not column.strip() or not target.strip():

@@ -190,6 +190,7 @@ def _act(call: Any, success: str, status: str | None) -> None:
     st.session_state.version_outcome = ("ok", success.format(version=answer["version"]))
     st.session_state.version_kept = True
     st.session_state.versions_listed = None  # read again: one more version
+    st.session_state.audit_listed = None
 
 
 def _history(flow_id: str) -> None:
@@ -211,6 +212,8 @@ def _history(flow_id: str) -> None:
         hide_index=True,
         width="stretch",
     )
+    _roll_back(flow_id, listed)
+    _activity(flow_id)
     numbers = [v["version"] for v in listed]
     if len(numbers) < 2:
         return
@@ -228,6 +231,57 @@ def _history(flow_id: str) -> None:
         st.markdown(f"- {line}")
     with st.expander("Line by line"):
         st.code("\n".join(unified(before, after, old, new)) or "(identical)", language="diff")
+
+
+def _roll_back(flow_id: str, listed: list[dict[str, Any]]) -> None:
+    """Back to an earlier published version: new contacts enter it, contacts in the flow
+    finish where they are."""
+    targets = [v["version"] for v in listed if v["published"] and not v.get("live")]
+    if not targets:
+        return
+    pick, go = st.columns([2, 1], vertical_alignment="bottom")
+    version = pick.selectbox(
+        "Roll back to",
+        targets,
+        format_func=lambda n: f"version {n}",
+        key="rollback_version",
+        help="New contacts enter that version again; contacts in the flow now finish on "
+        "the version they entered.",
+    )
+    go.button(
+        "Roll back", key="rollback", width="stretch", on_click=_rolled_back, args=(flow_id, version)
+    )
+
+
+def _rolled_back(flow_id: str, version: int) -> None:
+    """The live version changes; the document open here (the marketer's edits) stays."""
+    try:
+        session.api().roll_back(flow_id, version)
+    except ApiError as exc:
+        st.session_state.version_outcome = ("error", exc.message)
+        return
+    st.session_state.version_outcome = (
+        "ok",
+        f"Rolled back: version {version} is live again, for new contacts.",
+    )
+    st.session_state.doc_status = "published"
+    st.session_state.versions_listed = st.session_state.audit_listed = None
+
+
+def _activity(flow_id: str) -> None:
+    """Who published, rolled back or unpublished the flow, newest first."""
+    mark = (flow_id, st.session_state.get("doc_version"), st.session_state.get("doc_status"))
+    kept = st.session_state.get("audit_listed")
+    if not kept or kept[0] != mark:
+        try:
+            kept = (mark, session.api().audit(flow_id))
+        except ApiError:
+            return  # the activity list is extra: the versions above stay usable
+        st.session_state.audit_listed = kept
+    if kept[1]:
+        with st.expander(f"Activity ({len(kept[1])})"):
+            for entry in kept[1]:
+                st.markdown(f"- {entry['at'][:16].replace('T', ' ')} · {entry['said']}")
 
 
 def _document(flow_id: str, version: int) -> dict[str, Any]:

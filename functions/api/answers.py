@@ -397,6 +397,32 @@ class PublishImpact(Answer):
     first_week: FirstWeek
 
 
+class FlowRolledBack(Answer):
+    """The flow's live version is an earlier one again."""
+
+    flow_id: str
+    version: int
+    state_machine_arn: str
+
+
+class AuditEntry(Answer):
+    """Something a person did to the flow."""
+
+    at: datetime
+    action: str = Field(description="published, rolled_back or unpublished.")
+    actor: str | None = Field(description="A user id, key:<id> or cli.")
+    actor_name: str = Field(description="Who, in words.")
+    version: int | None
+    detail: dict[str, Any]
+    said: str = Field(description="The entry in words, e.g. 'Mia Karimi published version 3'.")
+
+
+class FlowAuditList(Answer):
+    """What people did to the flow, newest first (the newest 100)."""
+
+    entries: list[AuditEntry]
+
+
 class FlowUnpublished(Answer):
     flow_id: str
     status: Literal["unpublished"]

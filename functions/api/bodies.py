@@ -390,6 +390,12 @@ class Analytics(Body):
     version: int | None = Field(None, ge=1, description="One version's counts only.")
 
 
+class RollBack(Body):
+    """Which earlier published version new contacts enter again."""
+
+    version: int = Field(ge=1, description="A version that was published and is not live now.")
+
+
 class Unpublish(Body):
     stop_running: bool = Field(
         False, description="Also stop contacts in the flow now (recorded as unenrolled)."

@@ -36,6 +36,7 @@ STATUS: dict[str, int] = {
     "Crm.Conflict": 409,  # the record kept changing under us: try again
     "Crm.SegmentExists": 409,
     "Crm.NotADraft": 409,
+    "Crm.NotRollbackTarget": 409,
     "Http.IdempotencyInProgress": 409,  # the first delivery with the key is still running
     "Http.IdempotencyKeyReused": 422,
     "Crm.TriggerTooLarge": 413,

@@ -331,8 +331,45 @@ def flows_unpublish(call: Call, flow_id: str) -> Any:
     """
     from functions.publish import unpublish
 
-    stopped = unpublish(flow_id, stop_running=call.query.stop_running)
+    stopped = unpublish(flow_id, stop_running=call.query.stop_running, by=call.principal.actor)
     return {"flow_id": flow_id, "status": "unpublished", "stopped": stopped}
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/rollback",
+    method="POST",
+    permission="flows:publish",
+    body="RollBack",
+    errors=(400, 404, 409),
+    answer="FlowRolledBack",
+)
+def flows_rollback(call: Call, flow_id: str) -> Any:
+    """Make an earlier published version the one new contacts enter again.
+
+    It runs on the state machine it was published with. Contacts in the flow finish on
+    the version they entered. A version that was never published, or is live already,
+    is a 409 saying so.
+    """
+    from functions.publish import roll_back
+
+    done = roll_back(flow_id, call.body.version, by=call.principal.actor)
+    return {
+        "flow_id": flow_id,
+        "version": done.version,
+        "state_machine_arn": done.state_machine_arn,
+    }
+
+
+@route(bp, "/flows/{flow_id}/audit", permission="flows:read", errors=(404,), answer="FlowAuditList")
+def flows_audit(call: Call, flow_id: str) -> Any:
+    """What people did to the flow (published, rolled back, unpublished), newest first,
+    each entry also in words."""
+    from functions.audit import entries
+    from functions.catalog import get_flow
+
+    get_flow(flow_id)
+    return {"entries": entries(flow_id)}
 
 
 @route(

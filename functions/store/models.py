@@ -344,6 +344,20 @@ class FlowRecord(Model):
     by_status = FlowsByStatus()
 
 
+class FlowAudit(Model):
+    """What people did to a running flow (published, rolled back, unpublished), in time
+    order: the flow's activity list."""
+
+    Meta = _meta("flow-audit")
+    flow_id = UnicodeAttribute(hash_key=True)
+    entry = UnicodeAttribute(range_key=True)  # "<ISO time>#<random>": sorts by time
+    action = UnicodeAttribute()  # published, rolled_back, unpublished
+    actor = UnicodeAttribute(null=True)  # a user id, "key:<id>" or "cli"
+    version = NumberAttribute(null=True)
+    detail = JSONAttribute(null=True)
+    at = UTCDateTimeAttribute()
+
+
 class FlowVersion(Model):
     """One saved version of a flow; published ones keep their own state machine, so
     contacts that entered on it finish on it."""
@@ -571,6 +585,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     Counter,
     FlowRecord,
     FlowVersion,
+    FlowAudit,
     Enrollment,
     Membership,
     EventWait,

@@ -513,3 +513,21 @@ def test_a_segment_trigger_picks_a_saved_segment_by_its_name() -> None:
     pick.set_value("vip").run()
     assert not at.exception
     assert at.session_state.doc["trigger"]["params"] == {"segment_id": "vip"}
+
+
+@pytest.mark.usefixtures("live_api")
+def test_a_flow_rolls_back_from_the_publish_tab_and_its_activity_says_so() -> None:
+    from functions.publish import publish as publish_version
+
+    document = template("lead-capture")
+    publish_version(document, by="tests")
+    publish_version(document, note="second", by="tests")
+    at = designer(document, doc_version=2, doc_status="published")
+    assert at.selectbox(key="rollback_version").options == ["version 1"]
+    at.button(key="rollback").click().run()
+    assert not at.exception
+    assert any("Rolled back: version 1 is live again" in s.value for s in at.tabs[3].success)
+    versions = at.tabs[3].dataframe[0].value
+    assert versions["status"].tolist() == ["was live", "live"]
+    activity = [m.value for m in at.tabs[3].expander[0].markdown]
+    assert activity[0].endswith("rolled back to version 1 (from version 2)"), activity
