@@ -30,6 +30,7 @@ class Overlay:
     warnings: dict[str, list[str]] = field(default_factory=dict)
     path: list[str] = field(default_factory=list)  # node ids, in order
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # node id -> counts
+    emails: dict[str, dict[str, int]] = field(default_factory=dict)  # email node -> sent…
 
 
 def model(
@@ -172,11 +173,25 @@ def _node(
         "on_path": node_id in overlay.path,
         "selected": selected,
         "counts": overlay.counts.get(node_id),
+        "email": email_rates(overlay.emails.get(node_id)),
         "position": {"x": position.get("x", 0), "y": position.get("y", 0)},
         "outputs": [
             {"name": o.name, "label": o.label, "error": o.name == ERROR_OUTPUT} for o in outputs
         ],
     }
+
+
+def email_rates(counted: dict[str, int] | None) -> dict[str, Any] | None:
+    """{"sent", "opened", "clicked", "unsubscribed"} as the card shows them: the count sent
+    and each rate as a whole percentage of it; None before anything was sent."""
+    if not counted or not counted.get("sent"):
+        return None
+    sent = counted["sent"]
+    rates = {
+        name: round(100 * counted.get(name, 0) / sent)
+        for name in ("opened", "clicked", "unsubscribed")
+    }
+    return {"sent": sent, **rates}
 
 
 def _edge(edge: dict[str, Any], document: dict[str, Any], overlay: Overlay) -> dict[str, Any]:

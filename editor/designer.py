@@ -204,6 +204,7 @@ def _overlay(report: dict[str, Any]) -> canvas.Overlay:
         overlay.path = [session.document()["trigger"]["id"], *run["nodes"]]
     if st.session_state.get("show_counts"):
         overlay.counts = st.session_state.get("counts") or {}
+        overlay.emails = st.session_state.get("email_counts") or {}
     return overlay
 
 

@@ -3,6 +3,7 @@ goal or failed (also drawn on the canvas); the goal funnel; A/B variants side by
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
@@ -17,19 +18,31 @@ SERIES = {"entered": "entered", "waiting": "waiting now", "goal": "met a goal", 
 
 
 def render(document: dict[str, Any]) -> None:
-    if st.session_state.get("doc_status") != "published" and not st.button(
-        "Load counts", key="load_counts", help="Counts exist once the flow has been published."
-    ):
+    kept = st.session_state.get("analytics")
+    if kept and kept["flow_id"] != document["id"]:
+        kept = None
+    asked = st.button(
+        "↻ Refresh counts" if kept else "Load counts",
+        key="load_counts",
+        help="Counts are read once, not on every click: refresh them to see contacts move.",
+    )
+    if kept is None and not asked and st.session_state.get("doc_status") != "published":
         st.caption("Counts appear once the flow is published and contacts go through it.")
         return
-    try:
-        numbers = session.api().analytics(document["id"])
-    except ApiError as exc:
-        st.info(
-            exc.message if exc.status != 404 else "Not published yet: no contacts went through it."
-        )
-        return
+    if kept is None or asked:
+        try:
+            kept = _load(document["id"])
+        except ApiError as exc:
+            st.info(
+                exc.message
+                if exc.status != 404
+                else "Not published yet: no contacts went through it."
+            )
+            return
+        st.session_state.analytics = kept
+    numbers = kept["numbers"]
     st.session_state.counts = numbers["nodes"]
+    st.session_state.email_counts = kept["emails"]
     funnel = numbers["funnel"]
     a, b, c = st.columns(3)
     a.metric("In the flow now", numbers["active"])
@@ -125,6 +138,30 @@ def _verdict(test: dict[str, Any]) -> None:
             f"Each variant has the {needed:,} contacts a difference this size needs: the "
             "real difference is likely smaller, or none."
         )
+
+
+EMAIL_DAYS = 365  # the email counts on the canvas: sends of the last year
+
+
+def _load(flow_id: str) -> dict[str, Any]:
+    """The flow's counts per step and its email counts per email step (read together,
+    kept until refreshed: the live part reads one history per contact in the flow)."""
+    api = session.api()
+    numbers = api.analytics(flow_id)
+    start = (date.today() - timedelta(days=EMAIL_DAYS)).isoformat()
+    emails: dict[str, dict[str, int]] = {}
+    try:
+        report = api.report("email", flow_id=flow_id, period="month", start=start)
+    except ApiError:
+        report = None  # the step counts stand on their own
+    if report:
+        columns = report["totals"]["columns"]
+        for row in report["totals"]["rows"]:
+            values = dict(zip(columns, row, strict=False))
+            into = emails.setdefault(str(values["node"]), {})
+            for name in ("sent", "opened", "clicked", "unsubscribed"):
+                into[name] = into.get(name, 0) + int(values.get(name) or 0)
+    return {"flow_id": flow_id, "numbers": numbers, "emails": emails}
 
 
 def _distinct(labels: dict[str, str]) -> dict[str, str]:

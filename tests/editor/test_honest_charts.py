@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -160,3 +161,31 @@ def test_contacts_are_split_by_source_on_every_week() -> None:
     assert (web["new contacts"] >= 9, web["leads"] >= 3) == (True, True)
     table = at.dataframe[0].value
     assert table["lead_rate"].str.fullmatch(r"\d+% \(\d+ of \d+ new contacts\)").all()
+
+
+@pytest.mark.usefixtures("live_api")
+def test_the_canvas_shows_each_email_steps_rates_once_counts_are_on() -> None:
+    root = Path(__file__).resolve().parents[2]
+    document = json.loads((root / "flows/templates/drip-campaign.flow.json").read_text())
+    publish(document, by="tests")
+    today = date.today().isoformat()
+    for metric, n in (
+        (feed.SENT, 50),
+        (feed.OPENED, 21),
+        (feed.CLICKED, 5),
+        (feed.UNSUBSCRIBED, 1),
+    ):
+        rollups.add("c_1", [Count(metric, today, ("drip-campaign", "lesson_1"), n)])
+    at = designer(document)
+    at.toggle(key="show_counts").set_value(True).run()
+    assert not at.exception
+    [component] = at.get("bidi_component")
+    nodes = {n["id"]: n for n in json.loads(component.proto.json)["model"]["nodes"]}
+    assert nodes["lesson_1"]["email"] == {
+        "sent": 50,
+        "opened": 42,
+        "clicked": 10,
+        "unsubscribed": 2,
+    }
+    assert nodes["lesson_2"]["email"] is None  # nothing sent yet: no rates to show
+    assert nodes["wait_1"]["email"] is None

@@ -77,6 +77,14 @@ export const CardNode = memo(function CardNode({ data, selected }: NodeProps) {
           <span title="failed">✗ {node.counts.failed}</span>
         </div>
       )}
+      {node.email && (
+        <div className="crm-card__counts crm-card__email" data-testid={`crm-email-${node.id}`}>
+          <span title="sent">✉ {node.email.sent}</span>
+          <span title="opened, of those sent">{node.email.opened}% opened</span>
+          <span title="clicked, of those sent">{node.email.clicked}% clicked</span>
+          <span title="unsubscribed, of those sent">{node.email.unsubscribed}% unsub.</span>
+        </div>
+      )}
       {labelled && (
         <div className="crm-card__outputs">
           {outputs.map((output) => (

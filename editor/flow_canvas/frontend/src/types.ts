@@ -20,6 +20,8 @@ export interface ModelNode {
   on_path: boolean;
   selected: boolean;
   counts: { entered: number; waiting: number; goal: number; failed: number } | null;
+  // Email steps, once sent: how many, and the whole-percent rates of them.
+  email?: { sent: number; opened: number; clicked: number; unsubscribed: number } | null;
   position: { x: number; y: number };
   outputs: Output[];
 }
