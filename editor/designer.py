@@ -13,6 +13,7 @@ from editor import document as doc
 from editor.client import ApiError
 from editor.flow_canvas import flow_canvas
 from editor.panels import analytics, preview, test_run, versions
+from flows.model import Settings
 from flows.validate import validate
 
 CANVAS_HEIGHT = 560
@@ -229,7 +230,7 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
     selected = st.session_state.get("selected")
     spec = doc.node(document, selected) if selected else None
     if spec is None:
-        st.info("Click a step on the canvas to change its settings.")
+        _flow_settings(document)
         return
     kind = doc.kind_of(spec)
     if kind is None:
@@ -269,6 +270,34 @@ def _node_panel(document: dict[str, Any], report: dict[str, Any]) -> None:
     _next_steps(document, spec["id"])
     if forms.has_email_body(schema):
         _email_tools(document, spec)
+
+
+def _flow_settings(document: dict[str, Any]) -> None:
+    """With no step selected: the flow's own name, description and settings (drawn from
+    flows.model.Settings, as a step's form is drawn from its kind)."""
+    st.markdown("#### Flow settings")
+    st.caption("Click a step on the canvas to change its settings instead.")
+    before = session.snapshot()
+    generation = session.form_generation()  # undo redraws these from the document
+    name = st.text_input("Flow name", value=document.get("name", ""), key=f"flow_name@{generation}")
+    if name.strip() and name.strip() != document.get("name"):
+        document["name"] = name.strip()
+    about = st.text_area(
+        "Description",
+        value=document.get("description", ""),
+        key=f"flow_description@{generation}",
+        placeholder="What this flow is for, for your team",
+    )
+    if about != document.get("description", ""):
+        document["description"] = about
+    schema = Settings.model_json_schema()
+    current = document.get("settings") or {}
+    chosen = forms.params_form("flow-settings", schema, current, [])
+    if chosen != current:
+        document["settings"] = chosen
+    session.record(before)
+    if session.snapshot() != before:
+        st.rerun()
 
 
 def _form_context(document: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:

@@ -236,7 +236,7 @@ def test_contacts_page_searches_by_email_and_shows_the_timeline() -> None:
     at.selectbox(key="contact_filter").set_value("stage").run()
     at.text_input(key="contact_value").input("customer").run()
     assert not at.exception
-    emails = at.dataframe[0].value["email"].tolist()
+    emails = at.dataframe[0].value["Email"].tolist()
     assert "layla.haddad@nakhl-trading.example" in emails
     at.selectbox(key="contact_pick").set_value(
         next(c for c in at.selectbox(key="contact_pick").options if "layla.haddad" in c)
@@ -531,3 +531,21 @@ def test_a_flow_rolls_back_from_the_publish_tab_and_its_activity_says_so() -> No
     assert versions["status"].tolist() == ["was live", "live"]
     activity = [m.value for m in at.tabs[3].expander[0].markdown]
     assert activity[0].endswith("rolled back to version 1 (from version 2)"), activity
+
+
+@pytest.mark.usefixtures("live_api")
+def test_with_no_step_selected_the_panel_holds_the_flows_own_settings() -> None:
+    document = template("lead-capture")
+    at = designer(document)
+    assert "Flow settings" in [m.value.strip("# ") for m in at.markdown]
+    at.text_input(key="flow_name@0").input("Lead capture (EMEA)").run()
+    at.checkbox(key="param:flow-settings:allow_reenrollment").check().run()
+    assert not at.exception
+    kept = at.session_state.doc
+    assert kept["name"] == "Lead capture (EMEA)"
+    assert kept["settings"] == {"allow_reenrollment": True}
+    at.button(key="undo_button").click().run()  # each change is undoable
+    assert at.session_state.doc["settings"] == {"allow_reenrollment": False}
+    at.button(key="undo_button").click().run()
+    at.run()  # the name field shows the document's name again, and keeps it
+    assert at.session_state.doc["name"] == template("lead-capture")["name"]
