@@ -58,11 +58,12 @@ def _trigger_reach(flow: Flow, now: datetime) -> dict[str, Any]:
     if kind == "segment":
         count = _segment_count(params)
         if count is None:
-            return _reach(None, None, False, "no index can count this filter's contacts")
-        return _reach(count["count"], count["count"], count["exact"], "enrolled when published")
+            return _reach(None, None, False, "no index can count this filter's contacts", True)
+        note = "as soon as it is published"
+        return _reach(count["count"], count["count"], count["exact"], note, True)
     if kind == "date_relative":
         due = _due_in_days(params, now.date(), FIRST_DAYS)
-        return _reach(due, due, True, f"dates due in the next {FIRST_DAYS} days")
+        return _reach(due, due, True, f"their dates fall in the next {FIRST_DAYS} days", True)
     criteria = params.get("criteria")
     note = "contacts enter as they trigger it"
     if criteria and kind in ("record_created", "record_updated", "field_changed"):
@@ -72,8 +73,16 @@ def _trigger_reach(flow: Flow, now: datetime) -> dict[str, Any]:
     return _reach(None, 0, True, note)
 
 
-def _reach(matching: int | None, at_once: int | None, exact: bool, note: str) -> dict[str, Any]:
-    return {"matching_now": matching, "enrolled_at_once": at_once, "exact": exact, "note": note}
+def _reach(
+    matching: int | None, at_once: int | None, exact: bool, note: str, batch: bool = False
+) -> dict[str, Any]:
+    return {
+        "matching_now": matching,
+        "enrolled_at_once": at_once,
+        "exact": exact,
+        "note": note,
+        "batch": batch,
+    }
 
 
 def _segment_count(params: dict[str, Any]) -> dict[str, Any] | None:
@@ -105,7 +114,9 @@ def _due_in_days(params: dict[str, Any], today: Any, days: int) -> int:
     from functions.triggers.dates import due
 
     name = str(params.get("field", "")).rpartition(".")[2]
-    offset = int(params.get("days", 0)) * (1 if params.get("direction", "before") == "before" else -1)
+    offset = int(params.get("days", 0)) * (
+        1 if params.get("direction", "before") == "before" else -1
+    )
     yearly = bool(params.get("yearly"))
     return sum(
         len(due(name, today + timedelta(days=day + offset), yearly=yearly)) for day in range(days)

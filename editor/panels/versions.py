@@ -111,8 +111,10 @@ def impact_lines(impact: dict[str, Any], labels: dict[str, str]) -> list[str]:
     about = "" if trigger["exact"] else "about "
     lines = []
     at_once, matching = trigger["enrolled_at_once"], trigger["matching_now"]
-    if at_once:
-        lines.append(f"**{about}{at_once:,} contacts** enter at once ({trigger['note']}).")
+    if trigger["batch"] and at_once is not None:
+        lines.append(f"**{about}{at_once:,} contacts** enter: {trigger['note']}.")
+    elif trigger["batch"]:
+        lines.append(f"Contacts enter in a batch, but {trigger['note']}.")
     elif matching is not None:
         lines.append(
             f"**{about}{matching:,} contacts** match its conditions today; {trigger['note']}."

@@ -374,6 +374,10 @@ class TriggerReach(Answer):
     )
     exact: bool = Field(description="False when the counts are estimates.")
     note: str = Field(description="What the counts mean, in words.")
+    batch: bool = Field(
+        description="The trigger enrolls contacts in a batch (a segment on publishing, a "
+        "date trigger day by day) rather than one by one as things happen."
+    )
 
 
 class FirstWeek(Answer):

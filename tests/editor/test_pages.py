@@ -549,3 +549,33 @@ def test_with_no_step_selected_the_panel_holds_the_flows_own_settings() -> None:
     at.button(key="undo_button").click().run()
     at.run()  # the name field shows the document's name again, and keeps it
     assert at.session_state.doc["name"] == template("lead-capture")["name"]
+
+
+def test_the_publish_dialog_says_a_broadcast_in_words() -> None:
+    from editor.panels.versions import impact_lines
+
+    impact = {
+        "trigger": {
+            "matching_now": 1200,
+            "enrolled_at_once": 1200,
+            "exact": False,
+            "note": "as soon as it is published",
+            "batch": True,
+        },
+        "in_flight": 3,
+        "live_version": 2,
+        "changed_steps": ["welcome"],
+        "first_week": {
+            "emails_per_contact": [1, 2],
+            "sms_per_contact": [0, 0],
+            "emails_at_once": [1200, 2400],
+            "sms_at_once": [0, 0],
+        },
+    }
+    assert impact_lines(impact, {"welcome": "Email: Welcome"}) == [
+        "**about 1,200 contacts** enter: as soon as it is published.",
+        "**3 contacts** are in the flow now: they finish on version 2.",
+        "Changed since version 2: Email: Welcome.",
+        "Each contact gets 1–2 emails and no SMS in their first week.",
+        "Those entering at once: 1,200–2,400 emails and no SMS in the first week in all.",
+    ]

@@ -67,7 +67,8 @@ def test_a_segment_broadcast_preview_counts_who_it_mails_and_stores_nothing(
         "matching_now": 3,
         "enrolled_at_once": 3,
         "exact": True,
-        "note": "enrolled when published",
+        "note": "as soon as it is published",
+        "batch": True,
     }
     assert (impact["in_flight"], impact["live_version"]) == (0, None)
     assert impact["changed_steps"] == ["welcome", "pause", "tips", "done"]  # all new
