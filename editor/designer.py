@@ -4,6 +4,7 @@ analytics of the open flow. Changes are autosaved as the flow's working copy."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import streamlit as st
@@ -306,8 +307,20 @@ def _form_context(document: dict[str, Any], spec: dict[str, Any]) -> dict[str, A
     context: dict[str, Any] = {"emails": conditions.email_steps(document)}
     if spec is document["trigger"]:
         context["preview"] = session.api().preview_segment
-        context["segments"] = session.api().segments
+        context["segments"] = _saved_segments
     return context
+
+
+SEGMENTS_FRESH = 60.0  # seconds a listing of saved segments is reused across reruns
+
+
+def _saved_segments() -> list[dict[str, Any]]:
+    """The saved segments, read at most once a minute (not on every rerun)."""
+    kept = st.session_state.get("saved_segments")
+    if kept is None or time.monotonic() - kept[0] > SEGMENTS_FRESH:
+        kept = (time.monotonic(), session.api().segments())
+        st.session_state.saved_segments = kept
+    return kept[1]
 
 
 def _email_tools(document: dict[str, Any], spec: dict[str, Any]) -> None:

@@ -579,3 +579,36 @@ def test_the_publish_dialog_says_a_broadcast_in_words() -> None:
         "Each contact gets 1–2 emails and no SMS in their first week.",
         "Those entering at once: 1,200–2,400 emails and no SMS in the first week in all.",
     ]
+
+
+@pytest.mark.usefixtures("live_api")
+def test_reruns_of_an_open_flow_ask_nothing_more_of_the_api(monkeypatch) -> None:
+    """Looking costs nothing: once a published flow's page has read its versions, counts
+    and segments, clicking around (reruns with nothing changed) sends no request: no
+    polling of versions or analytics, no 404s in the logs."""
+    from editor.client import Api
+
+    asked: list[str] = []
+    real = Api.call
+
+    def counted(self: Api, method: str, path: str, *args: object, **kwargs: object) -> object:
+        asked.append(f"{method} {path}")
+        return real(self, method, path, *args, **kwargs)
+
+    monkeypatch.setattr(Api, "call", counted)
+    document = template("drip-campaign")
+    version = publish(document, by="tests").version
+    at = designer(document, doc_version=version, doc_status="published", selected="start")
+    at.tabs[3].run()
+    first = list(asked)
+    assert first, "the first run reads what the page shows"
+    for _ in range(3):
+        at.run()
+    assert asked == first, asked[len(first) :]
+    # A draft never saved asks nothing at all.
+    asked.clear()
+    from editor.document import blank
+
+    fresh = designer(blank("never-saved", "Never saved"))
+    fresh.run()
+    assert not [a for a in asked if "/versions" in a], asked
