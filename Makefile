@@ -32,12 +32,13 @@ run: $(STAMP)  ## the local stack: API :8000, moto :5050, editor :8501; data in 
 simulate: $(STAMP)  ## every path of every template on the local interpreter, with stand-in steps
 	$(BIN)/crmflow simulate --all-paths flows/templates/*.flow.json
 
-bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (quick sizes); editor rerun; canvas render
+bench: $(STAMP)  ## benchmarks: compile; drip and webhook on the local stack (quick sizes); editor rerun; canvas render; contact search
 	$(BIN)/python bench/compile_bench.py
 	$(BIN)/python bench/drip_bench.py --quick
 	$(BIN)/python bench/webhook_bench.py --quick
 	$(BIN)/python bench/editor_bench.py
 	$(BIN)/python bench/canvas_bench.py
+	$(BIN)/python bench/contact_search_bench.py --contacts 10000
 
 package: $(STAMP)  ## the AWS deployment in dist/: SAM template and zip (STAGE=dev)
 	$(BIN)/crmflow package --stage $(or $(STAGE),dev)

@@ -87,10 +87,15 @@ class Contact(Answer):
 
 
 class ContactSearchPage(Answer):
-    """A page of contacts matching one filter."""
+    """A page of contacts matching one filter, or of every contact, newest first."""
 
-    filter: dict[str, str | int] = Field(description="The filter applied, e.g. {'tag': 'vip'}.")
+    filter: dict[str, str | int] = Field(
+        description="The filter applied, e.g. {'tag': 'vip'}; {} for every contact."
+    )
     contacts: list[Contact]
+    owners: dict[str, str] = Field(
+        description="The name of each owner on the page that is a user, by user id."
+    )
     next: str | None = Field(description=NEXT)
 
 
@@ -144,6 +149,23 @@ class ContactEnrollments(Answer):
     """A contact's enrollments, newest first."""
 
     enrollments: list[Enrollment]
+
+
+class EnrollmentStarted(Answer):
+    """A contact started in a flow by hand, or the enrollment it is already in."""
+
+    enrolled: bool = Field(description="false: the contact is not enrolled again (`reason`).")
+    enrollment_id: str
+    contact_id: str
+    reason: str | SkipJsonSchema[None] = absent("Why the contact was not enrolled again.")
+
+
+class EnrollmentStopped(Answer):
+    """A contact taken out of a flow by hand."""
+
+    flow_id: str
+    contact_id: str
+    unenrolled: bool = Field(description="false: the contact was not in the flow.")
 
 
 class EnrollmentPath(Answer):

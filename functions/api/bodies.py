@@ -24,7 +24,16 @@ from pydantic import (
 
 from flows.conditions import Criteria
 
-FILTERS = ("email", "owner", "stage", "tag", "product", "not_contacted_days")
+FILTERS = (
+    "name",
+    "email",
+    "company",
+    "owner",
+    "stage",
+    "tag",
+    "product",
+    "not_contacted_days",
+)
 FLOW_DOCUMENT = "A flow document: see docs/flow-format.md and flows/schema/flow.schema.json."
 
 
@@ -136,9 +145,13 @@ class ContactChange(_ContactFields):
 
 
 class ContactSearch(Body):
-    """Exactly one filter, then paging."""
+    """At most one filter (none: every contact, newest first), then paging."""
 
-    email: Key | None = None
+    name: Key | None = Field(
+        None, description="The start of any word of the name on, e.g. 'sar', 'sara moh'."
+    )
+    email: Key | None = Field(None, description="The start of the address, e.g. 'sara@ex'.")
+    company: Key | None = Field(None, description="The start of any word of the company on.")
     owner: Key | None = Field(None, description="Owner's user id (sales_rep keys: their own).")
     stage: Key | None = Field(None, description="Lifecycle stage, newest contacts first.")
     tag: Key | None = None
@@ -152,12 +165,15 @@ class ContactSearch(Body):
     @model_validator(mode="after")
     def _one_filter(self) -> ContactSearch:
         given = [f for f in FILTERS if getattr(self, f) is not None]
-        if len(given) != 1:
-            raise ValueError(
-                f"give exactly one of {', '.join(FILTERS)}"
-                + (f"; got {', '.join(given)}" if given else "")
-            )
+        if len(given) > 1:
+            raise ValueError(f"give at most one of {', '.join(FILTERS)}; got {', '.join(given)}")
         return self
+
+
+class NewEnrollment(Body):
+    """The contact to start in the flow."""
+
+    contact_id: Key
 
 
 class Page(Body):

@@ -1,5 +1,6 @@
-"""Contacts over HTTP: create, read, change, search by the store's access patterns, the
-timeline and the contact's enrollments.
+"""Contacts over HTTP: create, read, change, list newest first, search by the store's
+access patterns, the timeline and the contact's enrollments, and starting or stopping a
+contact in a flow by hand (the contacts page's buttons).
 
 Keys limited to their own records (sales_rep) see and change only contacts they own:
 their new contacts are theirs, they cannot hand one to someone else, and a search by owner
@@ -122,68 +123,168 @@ def contacts_change(call: Call, contact_id: str) -> Any:
     answer="ContactSearchPage",
 )
 def contacts_search(call: Call) -> Any:
-    """Search contacts by one filter.
+    """Every contact, newest first, or a search by one filter.
 
-    email (unique), owner and stage (newest first), tag and product (by id),
-    not_contacted_days. Paged with `limit` and the `next` cursor of the previous page
-    (`next` is null on the last page). A sales_rep's search covers only their own
-    contacts, and a search by owner is a search of their own.
+    name, email and company match from the start of a word as people type (at least 2
+    letters; case, accents and Arabic/Persian letter forms ignored), owner and stage
+    newest first, tag and product by id, not_contacted_days. Paged with `limit` and the
+    `next` cursor of the previous page (`next` is null on the last page). A sales_rep's
+    search covers only their own contacts, and a search by owner is a search of their own.
     """
     from functions.api.bodies import FILTERS
-    from functions.store import contacts
+    from functions.store.contacts import get_contacts, owner_names
 
     q = call.query
     principal = call.principal
     if q.owner is not None and principal.own_records_only:
         q.owner = principal.user_id  # forced: a rep lists only their own contacts
-    found: list[Any]
-    key: dict[str, Any] | None = None
-    if q.email is not None:
-        contact = contacts.find_by_email(_checked_email(q.email))
-        found = [contact] if contact else []
-    elif q.owner is not None:
-        cursor = decode_cursor(
-            q.cursor, {"contact_id": None, "owner_id": q.owner, "created_at": None}
-        )
-        result = contacts.contacts_by_owner(q.owner, q.limit, cursor)
-        found, key = list(result), result.last_evaluated_key
-    elif q.stage is not None:
-        cursor = decode_cursor(
-            q.cursor, {"contact_id": None, "lifecycle_stage": q.stage, "created_at": None}
-        )
-        result = contacts.contacts_by_stage(q.stage, q.limit, cursor)
-        found, key = list(result), result.last_evaluated_key
-    elif q.tag is not None or q.product is not None:
-        cursor = decode_cursor(q.cursor, {"contact_id": None})
-        after = cursor["contact_id"]["S"] if cursor else None
-        ids = (
-            contacts.contact_ids_by_tag(q.tag, after)
-            if q.tag is not None
-            else contacts.contact_ids_by_product(q.product, after)
-        )
-        page = list(islice(ids, q.limit + 1))
-        if len(page) > q.limit:
-            page = page[: q.limit]
-            key = {"contact_id": {"S": page[-1]}}
-        found = contacts.get_contacts(page)
+    applied = {f: getattr(q, f) for f in FILTERS if getattr(q, f) is not None}
+    kind = next(iter(applied), None)
+    if kind in ("owner", "stage"):
+        found, key = _indexed_page(q, kind)
     else:
-        # The helper walks 8 shards unpaged: a page is a slice of that walk.
-        cursor = decode_cursor(q.cursor, {"offset": None})
-        offset = int(cursor["offset"]["N"]) if cursor else 0
-        ids = contacts.contact_ids_not_contacted_since(q.not_contacted_days)
-        page = list(islice(ids, offset, offset + q.limit + 1))
-        if len(page) > q.limit:
-            page = page[: q.limit]
-            key = {"offset": {"N": str(offset + q.limit)}}
-        found = contacts.get_contacts(page)
+        ids, key = _id_page(q, kind)
+        found = get_contacts(ids)
     if principal.own_records_only:
         found = [c for c in found if c.owner_id == principal.user_id]
-    applied = {f: getattr(q, f) for f in FILTERS if getattr(q, f) is not None}
     return {
         "filter": applied,
         "contacts": [contact_json(c) for c in found],
+        "owners": owner_names(c.owner_id for c in found),
         "next": encode_cursor(key),
     }
+
+
+def _indexed_page(q: Any, kind: str) -> tuple[list[Any], dict[str, Any] | None]:
+    """A page of contacts by owner or stage: GSIs that hold whole contacts, newest first."""
+    from functions.store import contacts
+
+    value = getattr(q, kind)
+    attribute = "owner_id" if kind == "owner" else "lifecycle_stage"
+    cursor = decode_cursor(q.cursor, {"contact_id": None, attribute: value, "created_at": None})
+    query = contacts.contacts_by_owner if kind == "owner" else contacts.contacts_by_stage
+    result = query(value, q.limit, cursor)
+    return list(result), result.last_evaluated_key
+
+
+def _id_page(q: Any, kind: str | None) -> tuple[list[str], dict[str, Any] | None]:
+    """A page of contact ids by the other filters, or of every contact."""
+    if kind in ("name", "email", "company"):
+        return _search_page(q, kind)
+    if kind in ("tag", "product"):
+        return _tag_page(q, kind)
+    if kind == "not_contacted_days":
+        return _not_contacted_page(q)
+    return _newest_page(q)
+
+
+def _search_page(q: Any, kind: str) -> tuple[list[str], dict[str, Any] | None]:
+    from functions.store.contacts import MIN_SEARCH, fold, search_contact_ids
+
+    text = getattr(q, kind)
+    if len(fold(text)) < MIN_SEARCH:
+        _refuse(kind, f"type at least {MIN_SEARCH} letters or digits to search")
+    bucket = f"{kind}#{fold(text)[:MIN_SEARCH]}"
+    cursor = decode_cursor(q.cursor, {"bucket": bucket, "token": None})
+    return search_contact_ids(kind, text, q.limit, cursor)
+
+
+def _tag_page(q: Any, kind: str) -> tuple[list[str], dict[str, Any] | None]:
+    from functions.store import contacts
+
+    cursor = decode_cursor(q.cursor, {"contact_id": None})
+    after = cursor["contact_id"]["S"] if cursor else None
+    ids = (
+        contacts.contact_ids_by_tag(q.tag, after, q.limit + 1)
+        if kind == "tag"
+        else contacts.contact_ids_by_product(q.product, after, q.limit + 1)
+    )
+    page = list(islice(ids, q.limit + 1))
+    if len(page) <= q.limit:
+        return page, None
+    page = page[: q.limit]
+    return page, {"contact_id": {"S": page[-1]}}
+
+
+def _not_contacted_page(q: Any) -> tuple[list[str], dict[str, Any] | None]:
+    from functions.store import contacts
+
+    # The helper walks 8 shards unpaged: a page is a slice of that walk.
+    cursor = decode_cursor(q.cursor, {"offset": None})
+    offset = int(cursor["offset"]["N"]) if cursor else 0
+    ids = contacts.contact_ids_not_contacted_since(q.not_contacted_days)
+    page = list(islice(ids, offset, offset + q.limit + 1))
+    if len(page) <= q.limit:
+        return page, None
+    return page[: q.limit], {"offset": {"N": str(offset + q.limit)}}
+
+
+def _newest_page(q: Any) -> tuple[list[str], dict[str, Any] | None]:
+    from functions.store.contacts import LAST_CONTACT_SHARDS, contact_ids_newest
+
+    shards = [str(s) for s in range(LAST_CONTACT_SHARDS)]
+    cursor = decode_cursor(q.cursor, dict.fromkeys(shards))
+    positions = [cursor[s]["S"] for s in shards] if cursor else None
+    try:
+        ids, positions = contact_ids_newest(q.limit, positions)
+    except (ValueError, KeyError):  # a position we did not write
+        raise BadRequest(
+            "cursor: not a cursor this list gave out; start again without one"
+        ) from None
+    key = {s: {"S": p} for s, p in zip(shards, positions, strict=True)} if positions else None
+    return ids, key
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/enrollments",
+    method="POST",
+    permission="flows:publish",
+    body="NewEnrollment",
+    status=202,
+    also=(200,),
+    errors=(400, 404),
+    answer="EnrollmentStarted",
+)
+def flows_enroll(call: Call, flow_id: str) -> Any:
+    """Start a contact in a published flow by hand.
+
+    Answers 202 with the new enrollment, or 200 with `enrolled: false` and the reason
+    when the contact is in the flow already, or was and the flow does not allow
+    re-enrollment. The contact's page has this as its Enroll button.
+    """
+    from functions.enrollments import enroll
+
+    contact = _readable(call, "contacts:read", call.body.contact_id)
+    source = {"kind": "manual", "by": call.principal.actor}
+    run = enroll(flow_id, contact.contact_id, source=source, contact_checked=True)
+    answer = {"enrolled": run.enrolled, "enrollment_id": run.enrollment_id}
+    answer |= {"contact_id": contact.contact_id}
+    if run.reason and not run.enrolled:
+        answer["reason"] = run.reason
+    return json_response(answer, 202 if run.enrolled else 200)
+
+
+@route(
+    bp,
+    "/flows/{flow_id}/enrollments/{contact_id}",
+    method="DELETE",
+    permission="flows:publish",
+    errors=(404,),
+    answer="EnrollmentStopped",
+)
+def flows_unenroll(call: Call, flow_id: str, contact_id: str) -> Any:
+    """Take a contact out of a flow by hand: its run stops where it is.
+
+    Recorded as `unenrolled` on the enrollment and the contact's timeline.
+    `unenrolled: false` when the contact was not in the flow.
+    """
+    from functions.enrollments import unenroll
+
+    _readable(call, "contacts:read", contact_id)
+    by = {"by": call.principal.actor}
+    stopped = unenroll(flow_id, contact_id, by=by)
+    return {"flow_id": flow_id, "contact_id": contact_id, "unenrolled": stopped}
 
 
 @route(
@@ -282,12 +383,6 @@ def _normalised(fields: dict[str, Any], region: str | None) -> dict[str, Any]:
 def _check_custom(custom: dict[str, Any] | None) -> None:
     if custom and len(json.dumps(custom, ensure_ascii=False)) > MAX_CUSTOM:
         _refuse("custom", f"holds more than {MAX_CUSTOM // 1000} KB of JSON")
-
-
-def _checked_email(address: str) -> str:
-    from functions.store import normalize
-
-    return _field("email", lambda: normalize.email(address))
 
 
 def _field(name: str, normalise: Any) -> Any:

@@ -1,11 +1,19 @@
 """Contacts: create with a unique email, read, update without lost updates, search by the
-access patterns in functions/store/models.py, and the activity timeline."""
+access patterns in functions/store/models.py, and the activity timeline.
+
+Search as people type: each contact has a few ContactSearchKey rows (its name from each
+word on, its email, its company from each word on), folded so that case, accents and the
+Arabic and Persian forms of a letter (ي/ی, ك/ک, ة/ه, hamza carriers) do not matter. They are
+written in the same transaction as the contact, and changed only when its name, email or
+company changes, so the rows always say what the contact says."""
 
 from __future__ import annotations
 
 import functools
 import random
+import re
 import time
+import unicodedata
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,13 +33,21 @@ from functions.store.models import (
     Activity,
     Contact,
     ContactIndex,
+    ContactSearchKey,
     EmailClaim,
+    User,
 )
 
 UPDATE_RETRIES = 25
 # Fields every write changes: a test run does not report them as the step's changes.
 BOOKKEEPING = frozenset({"updated_at", "version", "last_touch_at", "changed_by"})
 MAX_BACKOFF = 0.2  # seconds: keep the worst case well inside a Lambda's time
+
+SEARCH_KINDS = ("name", "email", "company")
+MIN_SEARCH = 2  # letters: a search row's partition is named by the first two
+MAX_WORDS = 6  # words of a name or company that each start a search row
+MAX_TOKEN = 200  # characters of a search row's text (a sort key holds 1 KB of UTF-8)
+END = "end"  # a shard of the newest-first list with nothing more to give
 
 
 def now() -> datetime:
@@ -71,6 +87,8 @@ def create_contact(fields: dict[str, Any]) -> Contact:
     try:
         with TransactWrite(connection=_connection()) as tx:
             tx.save(claim, condition=EmailClaim.email.does_not_exist())
+            for bucket, token in search_rows(contact):
+                tx.save(ContactSearchKey(bucket, token))
             tx.save(contact, condition=Contact.contact_id.does_not_exist())
     except TransactWriteError as exc:
         if cancelled_by_condition(exc):
@@ -108,12 +126,13 @@ def update_contact(
         return _update_in_test_run(test_run, contact_id, change, changed_by)
     for attempt in range(UPDATE_RETRIES):
         contact = get_contact(contact_id)
-        old_email = contact.email
+        old_email, old_rows = contact.email, search_rows(contact)
         old_tags, old_products = set(contact.tags or ()), set(contact.products or ())
         _apply(contact, change, changed_by)
+        rows = search_rows(contact)
         try:
-            if contact.email != old_email:
-                _move_email(contact, old_email)
+            if contact.email != old_email or rows != old_rows:
+                _save_with_keys(contact, old_email, rows - old_rows, old_rows - rows)
             else:
                 contact.save()
         except (PutError, TransactWriteError) as exc:
@@ -188,13 +207,18 @@ def contacts_by_stage(
     )
 
 
-def contact_ids_by_tag(tag: str, after: str | None = None) -> Iterator[str]:
-    """Ids of contacts with the tag, in id order; from the first id past `after`."""
-    return _indexed(f"tag#{normalize.tag(tag)}", after)
+def contact_ids_by_tag(
+    tag: str, after: str | None = None, page_size: int | None = None
+) -> Iterator[str]:
+    """Ids of contacts with the tag, in id order; from the first id past `after`. A caller
+    that wants one page gives its size: each Query then reads that many, not up to 1 MB."""
+    return _indexed(f"tag#{normalize.tag(tag)}", after, page_size)
 
 
-def contact_ids_by_product(product: str, after: str | None = None) -> Iterator[str]:
-    return _indexed(f"product#{product}", after)
+def contact_ids_by_product(
+    product: str, after: str | None = None, page_size: int | None = None
+) -> Iterator[str]:
+    return _indexed(f"product#{product}", after, page_size)
 
 
 def contact_ids_not_contacted_since(days: int) -> Iterator[str]:
@@ -203,6 +227,111 @@ def contact_ids_not_contacted_since(days: int) -> Iterator[str]:
     for shard in range(LAST_CONTACT_SHARDS):
         for row in Contact.by_last_touch.query(shard, Contact.last_touch_at < cutoff):
             yield row.contact_id
+
+
+def contact_ids_newest(
+    limit: int, positions: list[str] | None = None
+) -> tuple[list[str], list[str] | None]:
+    """A page of every contact, newest first, and where each of the 8 shards of by_created
+    goes on from for the next page (None after the last page). A position is "" (from the
+    start), END, or "<created_at>#<contact id>" of the last contact the shard gave."""
+    positions = list(positions or [""] * LAST_CONTACT_SHARDS)
+    seen: list[tuple[str, str, int]] = []
+    exhausted: set[int] = set()
+    for shard, position in enumerate(positions):
+        if position == END:
+            continue
+        result = Contact.by_created.query(
+            shard, scan_index_forward=False, limit=limit, last_evaluated_key=_start(shard, position)
+        )
+        seen += [(_stamp(row.created_at), row.contact_id, shard) for row in result]
+        if result.last_evaluated_key is None:
+            exhausted.add(shard)
+    seen.sort(reverse=True)
+    page, rest = seen[:limit], seen[limit:]
+    for stamp, contact_id, shard in page:  # newest first: the last one of a shard wins
+        positions[shard] = f"{stamp}#{contact_id}"
+    left = {shard for _, _, shard in rest}
+    for shard in exhausted - left:
+        positions[shard] = END
+    more = any(p != END for p in positions)
+    return [contact_id for _, contact_id, _ in page], positions if more else None
+
+
+def search_contact_ids(
+    kind: str, text: str, limit: int = 50, cursor: dict[str, Any] | None = None
+) -> tuple[list[str], dict[str, Any] | None]:
+    """Ids of contacts whose name (from any word on), email or company (from any word on)
+    starts with `text`, in the order of that text, and the cursor of the next page. Text
+    shorter than MIN_SEARCH letters finds nothing. A contact with two matching words shows
+    once a page, and may show again on a later one."""
+    folded = fold(text)
+    if len(folded) < MIN_SEARCH:
+        return [], None
+    result = ContactSearchKey.query(
+        f"{kind}#{folded[:MIN_SEARCH]}",
+        ContactSearchKey.token.startswith(folded),
+        limit=limit,
+        last_evaluated_key=cursor,
+        consistent_read=True,
+    )
+    ids = [row.token.rsplit("#", 1)[1] for row in result]
+    return list(dict.fromkeys(ids)), result.last_evaluated_key
+
+
+def fold(text: str | None) -> str:
+    """Text as search compares it: accents and case ignored, Arabic and Persian letter
+    forms made one (ي ى→ی, ك→ک, ة→ه, أ إ آ→ا), tatweel and zero-width joiners dropped,
+    punctuation other than @ . + - _ read as a space, spaces collapsed."""
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    bare = "".join(c for c in decomposed if not unicodedata.combining(c))
+    text = unicodedata.normalize("NFC", bare).casefold().translate(_LETTER_FORMS)
+    return " ".join(_PUNCTUATION.sub(" ", text).split())[:MAX_TOKEN]
+
+
+def search_rows(contact: Contact) -> set[tuple[str, str]]:
+    """The contact's ContactSearchKey rows, as (bucket, token)."""
+    return search_rows_of(contact.contact_id, contact.attribute_values)
+
+
+def search_rows_of(contact_id: str, fields: dict[str, Any]) -> set[tuple[str, str]]:
+    """The search rows of a contact with these fields (the importer writes them itself)."""
+    name = f"{fields.get('first_name') or ''} {fields.get('last_name') or ''}"
+    email = fields.get("email")
+    texts = {
+        "name": _from_each_word(name),
+        "email": {fold(email)} if email else set(),
+        "company": _from_each_word(fields.get("company_name")),
+    }
+    return {
+        (f"{kind}#{text[:MIN_SEARCH]}", f"{text}#{contact_id}")
+        for kind, found in texts.items()
+        for text in found
+        if text
+    }
+
+
+def backfill_search_keys() -> int:
+    """Write the search rows of every contact; how many were written. For stores made
+    before contacts had them (a local stack's snapshot): a Scan, run once at start, never
+    on a request. Rows that exist are written again, unchanged."""
+    written = 0
+    with ContactSearchKey.batch_write() as batch:
+        for contact in Contact.scan():
+            for bucket, token in search_rows(contact):
+                batch.save(ContactSearchKey(bucket, token))
+                written += 1
+    return written
+
+
+def owner_names(owner_ids: Iterable[str | None]) -> dict[str, str]:
+    """user id → the user's name, for the owners that are users (others are left out)."""
+    wanted = list({o for o in owner_ids if o})
+    if not wanted:
+        return {}
+    return {
+        u.user_id: u.name for u in User.batch_get(wanted, attributes_to_get=["user_id", "name"])
+    }
 
 
 def add_activity(contact_id: str, kind: str, data: dict[str, Any] | None = None) -> Activity:
@@ -245,9 +374,9 @@ def _connection() -> Connection:
     return Connection(region=Contact.Meta.region)
 
 
-def _indexed(key: str, after: str | None) -> Iterator[str]:
+def _indexed(key: str, after: str | None, page_size: int | None = None) -> Iterator[str]:
     condition = ContactIndex.contact_id > after if after is not None else None
-    return (row.contact_id for row in ContactIndex.query(key, condition))
+    return (row.contact_id for row in ContactIndex.query(key, condition, page_size=page_size))
 
 
 def _tags(tags: set | None) -> set[str]:
@@ -276,15 +405,53 @@ def _claimed(contact: Contact) -> bool:
         return False
 
 
-def _move_email(contact: Contact, old_email: str) -> None:
-    """Change a contact's email: claim the new address, release the old, in one transaction."""
+def _save_with_keys(
+    contact: Contact, old_email: str, added: set[tuple[str, str]], removed: set[tuple[str, str]]
+) -> None:
+    """Save the contact with its search rows changed and, if its email changed, the new
+    address claimed and the old one released: one transaction, so they never disagree."""
     with TransactWrite(connection=_connection()) as tx:
-        tx.save(
-            EmailClaim(contact.email, contact_id=contact.contact_id),
-            condition=EmailClaim.email.does_not_exist(),
-        )
-        tx.delete(EmailClaim(old_email), condition=EmailClaim.contact_id == contact.contact_id)
+        if contact.email != old_email:
+            tx.save(
+                EmailClaim(contact.email, contact_id=contact.contact_id),
+                condition=EmailClaim.email.does_not_exist(),
+            )
+            tx.delete(EmailClaim(old_email), condition=EmailClaim.contact_id == contact.contact_id)
+        for bucket, token in added:
+            tx.save(ContactSearchKey(bucket, token))
+        for bucket, token in removed:
+            tx.delete(ContactSearchKey(bucket, token))
         tx.save(contact)
+
+
+def _from_each_word(text: str | None) -> set[str]:
+    # "sara al kandari" → itself, "al kandari", "kandari": a search may start at any word,
+    # and one typed across words ("sara al") still reads as a prefix.
+    words = fold(text).split()[:MAX_WORDS]
+    return {" ".join(words[i:]) for i in range(len(words))}
+
+
+_LETTER_FORMS = str.maketrans(
+    {"ي": "ی", "ى": "ی", "ك": "ک", "ة": "ه", "ۀ": "ه", "ـ": None, "\u200c": None, "\u200d": None}
+)
+_PUNCTUATION = re.compile(r"[^\w@.+-]+")
+
+
+def _stamp(at: datetime) -> str:
+    return Contact.created_at.serialize(at)
+
+
+def _start(shard: int, position: str) -> dict[str, Any] | None:
+    """The by_created key a shard goes on after; ValueError for a position not ours."""
+    if not position:
+        return None
+    stamp, contact_id = position.rsplit("#", 1)
+    Contact.created_at.deserialize(stamp)  # ValueError unless a time as we write them
+    return {
+        "contact_id": {"S": contact_id},
+        "contact_shard": {"N": str(shard)},
+        "created_at": {"S": stamp},
+    }
 
 
 def _sync_index(

@@ -67,9 +67,15 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from functions.errors import BadMapping, InvalidRecord, Transient, UnreadableFile
 from functions.store import normalize, settings
-from functions.store.contacts import build_contact, now, shard_of, update_contact
+from functions.store.contacts import (
+    build_contact,
+    now,
+    search_rows_of,
+    shard_of,
+    update_contact,
+)
 from functions.store.ids import new_id
-from functions.store.models import Contact, ContactIndex, EmailClaim
+from functions.store.models import Contact, ContactIndex, ContactSearchKey, EmailClaim
 
 BATCH_WRITE_LIMIT = 25  # DynamoDB's cap per BatchWriteItem request
 CHUNK = 100  # rows per claim check: BatchGetItem's cap of 100 keys
@@ -675,6 +681,11 @@ def _items(
         *(
             (ContactIndex.Meta.table_name, {"key": {"S": k}, "contact_id": {"S": cid}})
             for k in keys
+        ),
+        # Search as people type finds imported contacts too (functions/store/contacts.py).
+        *(
+            (ContactSearchKey.Meta.table_name, {"bucket": {"S": b}, "token": {"S": t}})
+            for b, t in search_rows_of(cid, {**fields, "email": email})
         ),
     ]
 

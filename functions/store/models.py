@@ -5,6 +5,11 @@
 | contact by id                          | Contact (hash contact_id)                            |
 | contact by email (unique)              | EmailClaim (hash email) → contact_id, written in the |
 |                                        | same transaction as the contact: uniqueness enforced |
+| every contact, newest first            | Contact GSI by_created (contact_shard, created_at),  |
+|                                        | keys only: 8 Queries merged by created_at            |
+| contacts by the start of a name, email | ContactSearchKey (hash "<kind>#<first 2 letters>",   |
+| or company (as people type)            | range "<folded text>#<contact_id>"), begins_with;    |
+|                                        | written with the contact, in its transaction         |
 | contacts by owner, newest first        | Contact GSI by_owner (owner_id, created_at)          |
 | contacts by lifecycle stage            | Contact GSI by_stage (lifecycle_stage, created_at)   |
 | contacts by tag / bought product X     | ContactIndex (hash "tag#vip" / "product#X", range    |
@@ -113,6 +118,18 @@ class ContactsByLastTouch(GlobalSecondaryIndex):
     last_touch_at = UTCDateTimeAttribute(range_key=True)
 
 
+class ContactsByCreated(GlobalSecondaryIndex):
+    # Every contact, newest first: 8 partitions (contact_shard) so that creating contacts
+    # fast never heats one key; a page merges the 8. Keys only: a contact's updates do
+    # not touch its keys, so they write nothing here.
+    class Meta:
+        index_name = "by_created"
+        projection = KeysOnlyProjection()
+
+    contact_shard = NumberAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class Contact(Model):
     """A person: the center of the CRM."""
 
@@ -154,6 +171,18 @@ class Contact(Model):
     by_owner = ContactsByOwner()
     by_stage = ContactsByStage()
     by_last_touch = ContactsByLastTouch()
+    by_created = ContactsByCreated()
+
+
+class ContactSearchKey(Model):
+    """A contact by the start of one of its words, for search as people type: one row per
+    word of the name onwards ("sara mohammadi", "mohammadi"), one for the email, one per
+    word of the company name onwards, folded (functions/store/contacts.py: fold). A query
+    reads one partition: the kind and the first two letters typed."""
+
+    Meta = _meta("contact-search")
+    bucket = UnicodeAttribute(hash_key=True)  # "name#sa", "email#sa", "company#ac"
+    token = UnicodeAttribute(range_key=True)  # "sara mohammadi#c_01…"
 
 
 class EmailClaim(Model):
@@ -572,6 +601,7 @@ class WorkspaceSettings(Model):
 
 ALL_MODELS: tuple[type[Model], ...] = (
     Contact,
+    ContactSearchKey,
     EmailClaim,
     ContactIndex,
     Activity,

@@ -166,6 +166,7 @@ class Stack:
 
             self.started.seeded = seed_demo_data()
         self._count_reports()
+        self._index_for_search()
         self.started.api_key = self._api_key()
         self.started.flows = self._published_flows()
 
@@ -276,6 +277,14 @@ class Stack:
 
         done = rebuild()
         self.started.notes.append(f"reports: {done.describe()}")
+
+    def _index_for_search(self) -> None:
+        """Search rows for the contacts of a snapshot taken before contacts had them."""
+        if not self.restored or self.started.restored.get("ContactSearchKey"):
+            return
+        from functions.store.contacts import backfill_search_keys
+
+        self.started.notes.append(f"contact search: {backfill_search_keys()} rows written")
 
     def _api_key(self) -> str | None:
         """A local admin key for the HTTP API, issued on a first run and kept in the data

@@ -341,13 +341,10 @@ def test_not_contacted_finds_those_last_contacted_long_ago(api, admin) -> None:
     ("query", "message"),
     [
         (
-            "",
-            "the query has 1 problem(s): give exactly one of email, owner, stage, tag, product, not_contacted_days",
-        ),
-        (
             "tag=a&stage=lead",
-            "the query has 1 problem(s): give exactly one of email, owner, stage, tag, product, not_contacted_days; got stage, tag",
+            "the query has 1 problem(s): give at most one of name, email, company, owner, stage, tag, product, not_contacted_days; got stage, tag",
         ),
+        ("name=s", "name: type at least 2 letters or digits to search"),
         (
             "not_contacted_days=soon",
             "the query has 1 problem(s): not_contacted_days: input should be a valid integer, unable to parse string as an integer, got 'soon'",

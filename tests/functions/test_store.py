@@ -14,7 +14,7 @@ import pytest
 
 from functions.errors import ContactNotFound, DuplicateEmail, InvalidRecord
 from functions.store import contacts, normalize
-from functions.store.models import Activity, Contact, ContactIndex, Deal, EmailClaim, Task
+from functions.store.models import Activity, Contact, ContactIndex, Deal, EmailClaim, Task, User
 
 NOW = datetime.now(UTC)
 
@@ -357,10 +357,14 @@ def test_timeline_newest_first_in_pages(store):
 READS = {
     "get_contact", "find_by_email", "contacts_by_owner", "contacts_by_stage",
     "contact_ids_by_tag", "contact_ids_by_product", "contact_ids_not_contacted_since",
-    "timeline", "get_contacts",
+    "timeline", "get_contacts", "contact_ids_newest", "search_contact_ids", "owner_names",
 }
 WRITES = {"build_contact", "create_contact", "update_contact", "add_activity"}
-OTHER = {"now", "shard_of", "backoff", "cancelled_by_condition"}
+# backfill_search_keys scans, once, at the local stack's start: never on a request path.
+OTHER = {
+    "now", "shard_of", "backoff", "cancelled_by_condition", "fold", "search_rows",
+    "search_rows_of", "backfill_search_keys",
+}
 
 
 @pytest.fixture
@@ -395,6 +399,7 @@ def test_no_access_pattern_scans(store, scans_forbidden):
     contacts.add_activity(contact.contact_id, "note")
     _deal("d_1", "sales", "won", "2026-01-01")
     Task("t_1", title="call", assignee_open="u_1", due_at=NOW, created_at=NOW).save()
+    User("u_1", email="u1@example.com", name="Ulla").save()
 
     calls = {
         "get_contact": lambda: contacts.get_contact(contact.contact_id),
@@ -406,6 +411,9 @@ def test_no_access_pattern_scans(store, scans_forbidden):
         "contact_ids_not_contacted_since": lambda: list(contacts.contact_ids_not_contacted_since(0)),
         "timeline": lambda: contacts.timeline(contact.contact_id, limit=1),
         "get_contacts": lambda: contacts.get_contacts([contact.contact_id, "c_gone"]),
+        "contact_ids_newest": lambda: contacts.contact_ids_newest(10),
+        "search_contact_ids": lambda: contacts.search_contact_ids("email", "ana2"),
+        "owner_names": lambda: contacts.owner_names(["u_1", "u_gone"]),
     }
     assert set(calls) == READS
     answers = {name: call() for name, call in calls.items()}
