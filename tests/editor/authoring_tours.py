@@ -161,6 +161,10 @@ def welcome_series(
 
     stages.start("wait-for-open")
     # The email offers what usually comes next: a wait for its open (2 days, changeable).
+    # The autosave's page rerun comes within 2 s of the last edit: a click landing in it
+    # can be lost, as a marketer's would be; wait until the changes are kept.
+    expect(page.get_by_text("All changes kept")).to_be_visible()
+    _settle(page)
     act.click(page.get_by_role("button", name="Wait for an open of this email"))
     _settle(page)
     wait = _card(page, "Wait up to 2 days for an open", step="Welcome to Acme")
